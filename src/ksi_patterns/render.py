@@ -1,0 +1,283 @@
+"""Write an edited round-trip tree back over its original text, touching only what changed.
+
+ruamel's emitter does not reproduce real files byte for byte (PyYAML-folded scalars, trailing
+spaces on blank lines, mixed sequence indents in one file), so we never re-emit a whole document.
+Instead the original text is cut into entries (a key with its value, a sequence item) and each
+entry of the edited tree is either copied verbatim (unchanged), rebuilt from its children
+(a block container edited inside), or emitted afresh in the file's style (new or changed).
+
+Entries are found through ruamel's line records, which keep the positions of the original parse.
+A comment block directly above a key belongs to that key: it moves and disappears with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from ksi_patterns.documents import Origin, RoundTrip, dump_roundtrip, to_plain
+
+Lines = list[str]
+
+
+def render(doc: RoundTrip) -> str:
+    """The text of `doc.tree`; byte-identical to `doc.text` wherever the tree was not edited."""
+    origin = doc.origins.get(id(doc.tree))
+    if origin is None or origin.node is not doc.tree or not _is_block(doc.tree):
+        return dump_roundtrip(doc.tree, doc.style, start=doc.text)
+    if to_plain(doc.tree) == origin.plain:
+        return doc.text
+    lines = doc.text.splitlines(keepends=True)
+    writer = _Writer(doc, lines)
+    body = writer.container(doc.tree, 0, len(lines), top=True)
+    return "".join(_terminated(body))
+
+
+def _terminated(lines: Lines) -> Lines:
+    """Every line but the last ends with a newline (spliced pieces may lack one)."""
+    return [
+        line if line.endswith("\n") or index == len(lines) - 1 else line + "\n"
+        for index, line in enumerate(lines)
+    ]
+
+
+def _is_block(node: Any) -> bool:
+    return isinstance(node, CommentedMap | CommentedSeq) and not node.fa.flow_style()
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _is_filler(line: str) -> bool:
+    """A blank or comment-only line."""
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+class _Writer:
+    def __init__(self, doc: RoundTrip, lines: Lines) -> None:
+        self.origins = doc.origins
+        self.style = doc.style
+        self.lines = lines
+        self._fresh: list[Lines] = []  # entries emitted afresh, by identity
+
+    # -- slots: the (line, column) where each original key or item starts --------------------
+
+    def _slots(self, node: Any) -> list[tuple[Any, int, int]]:
+        origin = self.origins[id(node)]
+        if isinstance(node, CommentedMap):
+            keys = origin.plain.keys() if isinstance(origin.plain, dict) else []
+            found = [(key, *node.lc.data[key][:2]) for key in node.lc.data if key in keys]
+        else:
+            found = [(index, *node.lc.data[index][:2]) for index in range(len(origin.plain))]
+            found = [(index, line, self._dash_column(line, col)) for index, line, col in found]
+        return sorted(found, key=lambda slot: slot[1])
+
+    def _dash_column(self, line: int, value_column: int) -> int:
+        text = self.lines[line]
+        dash = text.rfind("-", 0, value_column)
+        return dash if dash >= 0 else value_column
+
+    def _lead_start(self, line: int, column: int, floor: int) -> int:
+        """First line of the comment block directly above `line` (not crossing `floor`)."""
+        start = line
+        while start - 1 >= floor:
+            above = self.lines[start - 1]
+            if not _is_filler(above) or (above.strip() and _indent_of(above) > column):
+                break
+            start -= 1
+        while (
+            start < line and not self.lines[start].strip()
+        ):  # blank lines stay with the entry above
+            start += 1
+        return start
+
+    # -- containers -----------------------------------------------------------------------------
+
+    def container(self, node: Any, start: int, end: int, *, top: bool = False) -> Lines:
+        """Lines [start, end) of the original text, rewritten to hold the edited `node`."""
+        slots = self._slots(node)
+        if not slots:
+            return self.lines[start:end]
+        bounds: dict[Any, tuple[int, int, int]] = {}  # slot -> (lead start, line, own end)
+        floor = start
+        leads = []
+        for index, (_slot, line, column) in enumerate(slots):
+            lead = line if (index == 0 and top) else self._lead_start(line, column, floor)
+            leads.append(lead)
+            floor = line + 1
+        for index, (slot, line, _column) in enumerate(slots):
+            own_end = leads[index + 1] if index + 1 < len(slots) else end
+            bounds[slot] = (leads[index], line, own_end)
+        header = self.lines[start : leads[0]]
+        first_line = slots[0][1]
+        column = slots[0][2]
+        prefix = self.lines[first_line][:column]  # "  - " when the container opens a list item
+
+        origin = self.origins[id(node)]
+        entries: list[Lines] = []
+        if isinstance(node, CommentedMap):
+            for key, value in node.items():
+                entries.append(self._map_entry(node, origin, key, value, bounds, column))
+        else:
+            entries.extend(self._seq_entries(node, origin, bounds, column))
+
+        if prefix.strip():
+            entries = _move_prefix(entries, prefix, column)
+        entries = _blank_lines_after_appended(entries, fresh_ids={id(e) for e in self._fresh})
+        tail_end = max(own for _lead, _line, own in bounds.values())
+        return header + [line for entry in entries for line in entry] + self.lines[tail_end:end]
+
+    def _map_entry(
+        self,
+        node: CommentedMap,
+        origin: Origin,
+        key: Any,
+        value: Any,
+        bounds: dict[Any, tuple[int, int, int]],
+        column: int,
+    ) -> Lines:
+        if key not in bounds:
+            return self._fresh_entry({key: value}, column, mapping=True)
+        lead, line, own_end = bounds[key]
+        old = origin.plain[to_plain(key)]
+        if to_plain(value) == old:
+            return self.lines[lead:own_end]
+        if self._same_slot(value, node, key) and to_plain(value) != {} and to_plain(value) != []:
+            return self.lines[lead:line] + self.container(value, line, own_end)
+        fresh = self._fresh_entry({key: value}, column, mapping=True)
+        fresh = self._keep_eol_comment(node, key, old, fresh)
+        return self.lines[lead:line] + fresh + self._trailing_fillers(line, own_end, old)
+
+    def _seq_entries(
+        self,
+        node: CommentedSeq,
+        origin: Origin,
+        bounds: dict[Any, tuple[int, int, int]],
+        column: int,
+    ) -> list[Lines]:
+        entries: list[Lines] = []
+        used: set[int] = set()
+        cursor = 0
+        for item in node:
+            index = self._original_index(node, origin, item, used, cursor)
+            if index is None:
+                entries.append(self._fresh_entry([item], column, mapping=False))
+                continue
+            used.add(index)
+            cursor = index + 1
+            lead, line, own_end = bounds[index]
+            if to_plain(item) == origin.plain[index]:
+                entries.append(self.lines[lead:own_end])
+            elif to_plain(item) not in ({}, []):
+                entries.append(self.lines[lead:line] + self.container(item, line, own_end))
+            else:
+                entries.append(self._fresh_entry([item], column, mapping=False))
+        return entries
+
+    def _original_index(
+        self, node: CommentedSeq, origin: Origin, item: Any, used: set[int], cursor: int
+    ) -> int | None:
+        """Which original item `item` is: the same container, or an equal scalar further on."""
+        if isinstance(item, dict | list):
+            found = self.origins.get(id(item))
+            if found and found.node is item and found.parent_id == id(node) and _is_block(item):
+                slot = found.slot
+                return slot if isinstance(slot, int) and slot not in used else None
+            return None
+        plain = to_plain(item)
+        for index in range(cursor, len(origin.plain)):
+            if index not in used and origin.plain[index] == plain:
+                return index
+        return None
+
+    def _same_slot(self, value: Any, parent: Any, slot: Any) -> bool:
+        found = self.origins.get(id(value))
+        return (
+            found is not None
+            and found.node is value
+            and found.parent_id == id(parent)
+            and found.slot == slot
+            and _is_block(value)
+        )
+
+    # -- fresh text -------------------------------------------------------------------------------
+
+    def _fresh_entry(
+        self, wrapper: dict[Any, Any] | list[Any], column: int, *, mapping: bool
+    ) -> Lines:
+        container: Any = CommentedMap(wrapper) if mapping else CommentedSeq(wrapper)
+        text = dump_roundtrip(container, self.style)
+        lines = text.splitlines(keepends=True)
+        shift = _indent_of(lines[0]) if lines else 0
+        fresh = [_reindent(line, shift, column) for line in lines]
+        self._fresh.append(fresh)
+        return fresh
+
+    def _keep_eol_comment(self, node: CommentedMap, key: Any, old: Any, fresh: Lines) -> Lines:
+        """A changed one-line value keeps the comment at the end of its line."""
+        if len(fresh) != 1 or isinstance(old, dict | list):
+            return fresh
+        tokens = node.ca.items.get(key)
+        token = tokens[2] if tokens and len(tokens) > 2 else None
+        if token is None:
+            return fresh
+        comment = token.value.split("\n", 1)[0].strip()
+        if not comment.startswith("#"):
+            return fresh
+        body = fresh[0].rstrip("\n")
+        padding = max(1, token.column - len(body))
+        return [f"{body}{' ' * padding}{comment}\n"]
+
+    def _trailing_fillers(self, line: int, own_end: int, old: Any) -> Lines:
+        """Comment lines after a replaced value, unless the value was a block of text."""
+        if isinstance(old, str) and "\n" in old:
+            return []
+        keep: Lines = []
+        for text in reversed(self.lines[line + 1 : own_end]):
+            if not _is_filler(text):
+                break
+            keep.insert(0, text)
+        return keep
+
+
+def _reindent(line: str, shift: int, column: int) -> str:
+    if not line.strip():
+        return line
+    return " " * column + line[min(shift, _indent_of(line)) :]
+
+
+def _blank_lines_after_appended(entries: list[Lines], fresh_ids: set[int]) -> list[Lines]:
+    """A blank line that closed the last original entry keeps closing the block after additions."""
+    result = [list(entry) for entry in entries]
+    for index in range(1, len(result)):
+        if id(entries[index]) not in fresh_ids:
+            continue
+        before = result[index - 1]
+        blanks: Lines = []
+        while len(before) > 1 and not before[-1].strip():
+            blanks.insert(0, before.pop())
+        result[index].extend(blanks)
+    return result
+
+
+def _move_prefix(entries: Sequence[Lines], prefix: str, column: int) -> list[Lines]:
+    """Keep a list item's "- " on the first line of its map, whichever entry now comes first."""
+    moved = []
+    seen_first = False
+    for entry in entries:
+        entry = list(entry)
+        for index, line in enumerate(entry):
+            if _is_filler(line):
+                continue
+            if not seen_first:
+                entry[index] = prefix + line[column:]
+                seen_first = True
+            elif line[:column] == prefix:
+                entry[index] = " " * column + line[column:]
+            break
+        moved.append(entry)
+    return moved
