@@ -18,7 +18,9 @@ def data_dir(name: str) -> Path:
     for candidate in (_PACKAGE_DIR / "_data" / name, _PACKAGE_DIR.parent.parent / name):
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(f"the installation is incomplete: no {name}/ folder near {_PACKAGE_DIR}")
+    raise FileNotFoundError(
+        f"the installation is incomplete: no {name}/ folder near {_PACKAGE_DIR}"
+    )
 
 
 def schemas_dir() -> Path:

@@ -1,0 +1,3 @@
+from ksi_patterns.cli.app import main
+
+main()

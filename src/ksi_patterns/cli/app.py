@@ -1,0 +1,61 @@
+"""The `ksi` command: sub-command groups, and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ksi_patterns import __version__
+from ksi_patterns.cli import output, pattern_read, pattern_write, registry_cmd, validate_cmd
+from ksi_patterns.errors import KsiError
+
+app = typer.Typer(
+    name="ksi",
+    help="Keep, evolve and share LLM orchestration patterns in a git-backed registry.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+registry_app = typer.Typer(help="Create, import and locate registries.", no_args_is_help=True)
+pattern_app = typer.Typer(help="Read, write, release and validate patterns.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+app.add_typer(pattern_app, name="pattern")
+
+registry_app.command("init")(registry_cmd.init)
+registry_app.command("import")(registry_cmd.import_folder)
+registry_app.command("info")(registry_cmd.info)
+
+pattern_app.command("list")(pattern_read.list_patterns)
+pattern_app.command("show")(pattern_read.show)
+pattern_app.command("new")(pattern_write.new)
+pattern_app.command("release")(pattern_write.release)
+pattern_app.command("validate")(validate_cmd.validate)
+
+
+def _version(value: bool) -> None:
+    if value:
+        output.plain_text(f"ksi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Keep, evolve and share LLM orchestration patterns in a git-backed registry."""
+
+
+def main() -> None:
+    try:
+        app()
+    except KsiError as err:
+        output.error(str(err))
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:  # `ksi pattern list | head`
+        sys.stderr.close()
+        sys.exit(0)
