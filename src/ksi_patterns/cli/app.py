@@ -7,7 +7,14 @@ import sys
 import typer
 
 from ksi_patterns import __version__
-from ksi_patterns.cli import output, pattern_read, pattern_write, registry_cmd, validate_cmd
+from ksi_patterns.cli import (
+    lineage_cmd,
+    output,
+    pattern_read,
+    pattern_write,
+    registry_cmd,
+    validate_cmd,
+)
 from ksi_patterns.errors import KsiError
 
 app = typer.Typer(
@@ -31,6 +38,7 @@ pattern_app.command("show")(pattern_read.show)
 pattern_app.command("new")(pattern_write.new)
 pattern_app.command("release")(pattern_write.release)
 pattern_app.command("validate")(validate_cmd.validate)
+pattern_app.command("fork")(lineage_cmd.fork)
 
 
 def _version(value: bool) -> None:
