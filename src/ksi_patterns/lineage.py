@@ -202,3 +202,96 @@ def fork_point(
         except NotFoundError:
             pass
     raise NotFoundError(f"cannot find where {link.name} was forked: no common history")
+
+
+# ---------------------------------------------------------------------------------------------
+# The family tree: `ksi pattern lineage`
+
+
+@dataclass
+class Node:
+    name: str
+    version: str | None
+    where: str  # the branch (or HEAD) the document was read from
+    parent: str | None  # parent name
+    fork_date: str | None
+    fork_reason: str | None
+    releases: list[str]
+    merged_into_parent: list[str]  # dates the parent recorded a merge from this one
+    children: list[Node]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "where": self.where,
+            "parent": self.parent,
+            "fork_date": self.fork_date,
+            "fork_reason": self.fork_reason,
+            "releases": self.releases,
+            "merged_into_parent": self.merged_into_parent,
+            "children": [child.to_json() for child in self.children],
+        }
+
+
+def family_tree(registry: Registry, name: str | None = None) -> list[Node]:
+    """Patterns as a forest of forks, read from the current branch and every fork/* branch."""
+    store = registry.store
+    tags = store.tags()
+    nodes: dict[str, Node] = {}
+    merges: dict[str, list[str]] = {}  # fork name -> merge dates recorded by its parent
+    refs = ["HEAD"] + [b for b in store.branches() if b.startswith(FORK_BRANCH_PREFIX)]
+    for ref in refs:
+        for path, _blob in registry.document_paths(ref):
+            if not path.startswith(PATTERNS_DIR + "/") or stem(path) in nodes:
+                continue
+            try:
+                data = load_plain(store.read(path, ref), path)
+            except InputError:
+                continue
+            if not isinstance(data, dict) or data.get("type") != "orchestration":
+                continue
+            link = parent_link(data)
+            lineage = lineage_of(data)
+            node_name = stem(path)
+            nodes[node_name] = Node(
+                name=node_name,
+                version=str(data["version"]) if data.get("version") is not None else None,
+                where="HEAD" if ref == "HEAD" else ref,
+                parent=link.name if link and link.name != node_name else None,
+                fork_date=str(lineage.get("fork_date")) if lineage.get("fork_date") else None,
+                fork_reason=lineage.get("fork_reason"),
+                releases=sorted(t.split("@", 1)[1] for t in tags if t.startswith(node_name + "@")),
+                merged_into_parent=[],
+                children=[],
+            )
+            for entry in lineage.get("merges") or []:
+                if isinstance(entry, dict) and entry.get("from"):
+                    merges.setdefault(str(entry["from"]), []).append(str(entry.get("date", "")))
+    roots = []
+    for node in sorted(nodes.values(), key=lambda n: (n.fork_date or "", n.name)):
+        node.merged_into_parent = merges.get(node.name, [])
+        if node.parent in nodes and not _descends(nodes, node.parent, node.name):
+            nodes[node.parent].children.append(node)
+        else:
+            roots.append(node)
+    if name is None:
+        return roots
+    if name not in nodes:
+        raise NotFoundError(f"no pattern named {name!r} on the current branch or a fork branch")
+    top = nodes[name]
+    while top.parent in nodes and top not in roots:
+        top = nodes[top.parent]
+    return [top]
+
+
+def _descends(nodes: dict[str, Node], start: str, target: str) -> bool:
+    """Whether following parents from `start` reaches `target` (a lineage cycle)."""
+    seen = set()
+    current: str | None = start
+    while current is not None and current in nodes and current not in seen:
+        if current == target:
+            return True
+        seen.add(current)
+        current = nodes[current].parent
+    return False

@@ -39,6 +39,8 @@ pattern_app.command("new")(pattern_write.new)
 pattern_app.command("release")(pattern_write.release)
 pattern_app.command("validate")(validate_cmd.validate)
 pattern_app.command("fork")(lineage_cmd.fork)
+pattern_app.command("lineage")(lineage_cmd.lineage)
+pattern_app.command("log")(lineage_cmd.log)
 
 
 def _version(value: bool) -> None:
