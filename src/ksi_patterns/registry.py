@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +103,11 @@ def _open_at(path: Path, origin: str) -> Registry:
         store = Store.open(path)
     except KsiError:
         raise NotFoundError(f"{path} ({origin}) is not a git repository") from None
-    if not (_is_registry_folder(path) or store.exists(CONFIG_FILE)):
+    try:
+        committed = store.exists(CONFIG_FILE)
+    except KsiError:  # a repository without a commit yet
+        committed = False
+    if not (_is_registry_folder(path) or committed):
         raise NotFoundError(
             f"{path} ({origin}) is not a ksi registry: no {CONFIG_FILE}; "
             f"create one with `ksi registry init {path}`"
@@ -154,6 +160,18 @@ def starter_files(*, empty: bool = False) -> dict[str, bytes]:
     return files
 
 
+def merge_driver_command() -> str:
+    """The command git runs for `merge=ksi` files (this interpreter, so no PATH is needed)."""
+    return f"{shlex.quote(sys.executable)} -m ksi_patterns merge-driver %O %A %B %L %P"
+
+
+def install_merge_driver(store: Store) -> None:
+    """Register `ksi merge-driver` in the repository config; .gitattributes routes YAML to it."""
+    config = store.repo.config
+    config["merge.ksi.name"] = "ksi structural YAML merge"
+    config["merge.ksi.driver"] = merge_driver_command()
+
+
 def init_registry(
     path: str | os.PathLike[str],
     *,
@@ -178,4 +196,5 @@ def init_registry(
     target.mkdir(parents=True, exist_ok=True)
     store = Store.init(target, bare=bare)
     store.commit(files, "Initial registry: starter patterns and profiles", branch="main")
+    install_merge_driver(store)
     return Registry(store)
