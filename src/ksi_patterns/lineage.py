@@ -81,7 +81,7 @@ def fork(
     tree["name"] = name
     if "lineage" in tree:
         del tree["lineage"]
-    tree.insert(_after_frontmatter(tree), "lineage", lineage)
+    tree.insert(lineage_position(tree), "lineage", lineage)
     for path, value in settings:
         set_path(tree, path, value)
     path = pattern_path(name)
@@ -94,7 +94,8 @@ def fork(
     return Fork(name, parent_ref, path, branch, result.commit_id, switched, stayed)
 
 
-def _after_frontmatter(tree: CommentedMap) -> int:
+def lineage_position(tree: CommentedMap) -> int:
+    """Where a `lineage` block goes: right after the identity keys at the top."""
     position = 0
     for index, key in enumerate(tree):
         if key not in _FRONTMATTER:
