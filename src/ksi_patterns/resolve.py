@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ksi_patterns.errors import KsiError, NotFoundError
+from ksi_patterns.errors import KsiError, NotFoundError, UsageError
 from ksi_patterns.model import extends_of
 
 Lookup = Callable[[str], Any]  # name -> plain document, or None when there is no such document
@@ -21,7 +21,7 @@ def extends_chain(name: str, lookup: Lookup) -> list[str]:
     document = lookup(name)
     if document is None:
         raise NotFoundError(f"no document named {name!r}")
-    while (parent := extends_of(document)) is not None:
+    while (parent := _parent(chain[-1], document)) is not None:
         if parent in chain:
             shown = " -> ".join([*chain, parent])
             raise ExtendsCycleError(f"extends cycle: {shown}")
@@ -31,6 +31,16 @@ def extends_chain(name: str, lookup: Lookup) -> list[str]:
             raise NotFoundError(f"{chain[-1]!r} extends {parent!r}, which does not exist ({shown})")
         chain.append(parent)
     return chain
+
+
+def _parent(name: str, document: Any) -> str | None:
+    """The `extends` of `document`; a document or an `extends` of the wrong type is an error."""
+    if not isinstance(document, dict):
+        raise UsageError(f"{name!r} is not a pattern or profile (a mapping); it cannot be extended")
+    parent = extends_of(document)
+    if parent is None and document.get("extends") is not None:
+        raise UsageError(f"{name!r} extends {document['extends']!r}, which is not a name")
+    return parent
 
 
 def deep_merge(defaults: Any, override: Any) -> Any:

@@ -68,11 +68,7 @@ def show(
     if resolved:
         from ksi_patterns.resolve import resolve
 
-        name = data.get("name") if isinstance(data, dict) else None
-        if not isinstance(name, str):
-            from ksi_patterns.errors import UsageError
-
-            raise UsageError(f"{source}: --resolved needs a document with a `name`")
+        name = _resolvable_name(source, data)
         data = resolve(name, _with_self(lookup, name, data))
     if json:
         output.print_json(data)
@@ -114,6 +110,27 @@ def _read(reference: str, registry_path: Path | None) -> tuple[_Source, Any, Any
     path = registry.find(ref.name, ref.git_ref)
     source = _Source(f"{path}@{ref.at}" if ref.at else path, registry.read(path, ref.git_ref))
     return source, load_plain(source.text, source.path), registry.lookup(ref.git_ref)
+
+
+def _resolvable_name(source: _Source, data: Any) -> str:
+    """The document's name, when `name` and `extends` have the types resolution needs."""
+    from ksi_patterns.documents import load_roundtrip, locate
+    from ksi_patterns.errors import InputError, Position
+
+    if not isinstance(data, dict):
+        raise InputError(
+            "--resolved needs a pattern or profile: a mapping with a `name`",
+            Position(source.path, 1, 1),
+        )
+    for key in ("name", "extends"):
+        value = data.get(key)
+        if isinstance(value, str) or (key == "extends" and value is None):
+            continue
+        where = locate(load_roundtrip(source.text, source.path).tree, (key,), source.path)
+        wanted = "a name" if key == "name" else "the parent's name"
+        problem = f"must be {wanted}, not {value!r}" if key in data else "is missing"
+        raise InputError(f"cannot resolve: `{key}` {problem}", where)
+    return str(data["name"])
 
 
 def _with_self(lookup: Any, name: str, data: Any) -> Any:
