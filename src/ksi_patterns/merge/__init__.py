@@ -1,0 +1,44 @@
+"""The three-way merge engine for YAML documents (patterns, profiles, decision logs). Pure.
+
+    result = merge(base_text, ours_text, theirs_text, path_hint="orchestrations/x.yaml")
+    result.text        # merged text; diff3-style markers around conflicting entries
+    result.conflicts   # [Conflict(path, kind, base, ours, theirs)], `.to_json()` for --json
+    result.fallback    # None, or why the texts were merged line by line
+
+No git and no I/O here: `ksi pattern merge`, branch merges and `ksi merge-driver` call it.
+"""
+
+from ksi_patterns.merge.engine import merge
+from ksi_patterns.merge.policies import (
+    APPEND_UNION,
+    ATOMIC,
+    DEFAULT_POLICIES,
+    KEYED,
+    SET,
+    AppendUnion,
+    AtomicPolicy,
+    Keyed,
+    ListPolicy,
+    MergePolicies,
+    SetPolicy,
+)
+from ksi_patterns.merge.result import MISSING, Conflict, MergeResult, format_path
+
+__all__ = [
+    "APPEND_UNION",
+    "ATOMIC",
+    "DEFAULT_POLICIES",
+    "KEYED",
+    "MISSING",
+    "SET",
+    "AppendUnion",
+    "AtomicPolicy",
+    "Conflict",
+    "Keyed",
+    "ListPolicy",
+    "MergePolicies",
+    "MergeResult",
+    "SetPolicy",
+    "format_path",
+    "merge",
+]
