@@ -120,8 +120,11 @@ class _Writer:
         origin = self.origins[id(node)]
         entries: list[Lines] = []
         if isinstance(node, CommentedMap):
+            emitted: dict[Any, Lines] = {}
             for key, value in node.items():
                 entries.append(self._map_entry(node, origin, key, value, bounds, column))
+                emitted[key] = entries[-1]
+            self._keep_separators_of_deleted(slots, emitted, bounds)
         else:
             entries.extend(self._seq_entries(node, origin, bounds, column))
 
@@ -130,6 +133,23 @@ class _Writer:
         entries = _blank_lines_after_appended(entries, fresh_ids={id(e) for e in self._fresh})
         tail_end = max(own for _lead, _line, own in bounds.values())
         return header + [line for entry in entries for line in entry] + self.lines[tail_end:end]
+
+    def _keep_separators_of_deleted(
+        self,
+        slots: list[tuple[Any, int, int]],
+        emitted: dict[Any, Lines],
+        bounds: dict[Any, tuple[int, int, int]],
+    ) -> None:
+        """A deleted entry's closing blank lines stay, closing the entry now before them."""
+        previous: Lines | None = None
+        for slot, _line, _column in slots:
+            if slot in emitted:
+                previous = emitted[slot]
+                continue
+            _lead, line, own_end = bounds[slot]
+            blanks = _trailing_blanks(self.lines[line:own_end])
+            if previous is not None and blanks and previous and previous[-1].strip():
+                previous.extend(blanks)
 
     def _map_entry(
         self,
@@ -242,6 +262,13 @@ class _Writer:
                 break
             keep.insert(0, text)
         return keep
+
+
+def _trailing_blanks(lines: Lines) -> Lines:
+    count = 0
+    while count < len(lines) - 1 and not lines[len(lines) - 1 - count].strip():
+        count += 1
+    return lines[len(lines) - count :] if count else []
 
 
 def _reindent(line: str, shift: int, column: int) -> str:

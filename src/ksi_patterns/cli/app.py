@@ -9,6 +9,7 @@ import typer
 from ksi_patterns import __version__
 from ksi_patterns.cli import (
     lineage_cmd,
+    merge_cmd,
     output,
     pattern_read,
     pattern_write,
@@ -41,6 +42,9 @@ pattern_app.command("validate")(validate_cmd.validate)
 pattern_app.command("fork")(lineage_cmd.fork)
 pattern_app.command("lineage")(lineage_cmd.lineage)
 pattern_app.command("log")(lineage_cmd.log)
+pattern_app.command("merge")(merge_cmd.pattern_merge)
+registry_app.command("merge")(merge_cmd.registry_merge)
+app.command("merge-driver", hidden=True)(merge_cmd.merge_driver)
 
 
 def _version(value: bool) -> None:

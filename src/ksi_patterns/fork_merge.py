@@ -1,0 +1,157 @@
+"""`ksi pattern merge FORK`: a fork's improvements back into its parent, as a merge commit.
+
+base is the parent's file at the fork point, ours the parent's file on the target branch now,
+theirs the fork's file. Identity fields are not merged: before the merge, the fork's `name` and
+`lineage` are set to the parent's, so only real improvements reach the engine; afterwards the
+parent's `lineage.merges` records the merge.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import pygit2
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from ksi_patterns.documents import load_plain, load_roundtrip
+from ksi_patterns.errors import NotFoundError, UsageError
+from ksi_patterns.lineage import fork_branch, lineage_position, parent_link, utc_now
+from ksi_patterns.merge import merge
+from ksi_patterns.merge_state import MergeState
+from ksi_patterns.merging import Outcome, Plan, continue_merge, run, take_side
+from ksi_patterns.model import PATTERNS_DIR, check_name
+from ksi_patterns.registry import Registry
+
+
+@dataclass(frozen=True)
+class Request:
+    fork: str
+    into: str | None = None  # the parent (default: the fork's lineage parent)
+    branch: str | None = None  # where the merge commit goes (default: see target_branch)
+    resolve: str | None = None  # "ours" or "theirs": settle every conflict that way
+
+
+def target_branch(registry: Registry, fork: str, explicit: str | None) -> str:
+    """The branch to merge into: as asked, else the current one, unless that is the fork's own
+    branch (right after `ksi pattern fork`), then `main`."""
+    if explicit:
+        return explicit
+    current = registry.store.current_branch
+    if current and current != fork_branch(fork):
+        return current
+    if "main" in registry.store.branches():
+        return "main"
+    raise UsageError("cannot tell which branch to merge into: pass --branch")
+
+
+def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -> Outcome:
+    store = registry.store
+    check_name(request.fork)
+    branch = target_branch(registry, request.fork, request.branch)
+    theirs_ref = fork_branch(request.fork)
+    if theirs_ref not in store.branches():
+        theirs_ref = branch  # a fork committed on the target branch itself
+    theirs_tip = store.resolve(theirs_ref)
+    fork_path = registry.find(request.fork, str(theirs_tip.id), folder=PATTERNS_DIR)
+    fork_text = store.read(fork_path, theirs_tip)
+    link = parent_link(load_plain(fork_text, fork_path))
+    parent = request.into or (link.name if link else None)
+    if parent is None:
+        raise UsageError(f"{request.fork} has no lineage parent: say where with --into")
+    check_name(parent)
+    if parent == request.fork:
+        raise UsageError(f"{request.fork} cannot be merged into itself")
+    version = load_plain(fork_text, fork_path).get("version")
+    source = f"{request.fork}@{version}" if version else request.fork
+
+    def planner(ours_tip: pygit2.Commit) -> Plan:
+        parent_path = registry.find(parent, str(ours_tip.id), folder=PATTERNS_DIR)
+        base_commit = _fork_point(store.repo, ours_tip, theirs_tip, link.commit if link else None)
+        try:
+            base = store.read(parent_path, base_commit).decode()
+        except NotFoundError:
+            base = ""  # the parent did not exist at the fork point: everything is an addition
+        ours = store.read(parent_path, ours_tip).decode()
+        theirs = _as_parent(fork_text.decode(), fork_path, ours, parent_path)
+        labels = (branch, "fork point", f"fork {request.fork}")
+        result = merge(base, ours, theirs, labels=labels)
+        text = result.text
+        conflicts = list(result.conflicts)
+        if conflicts and request.resolve:
+            text, conflicts = take_side(text, request.resolve), []
+        entry = {"from": source, "commit": str(theirs_tip.id), "date": utc_now()}
+        if not conflicts:
+            text = record_merge(text, parent_path, entry)
+        return Plan(
+            branch=branch,
+            ours_commit=str(ours_tip.id),
+            theirs_commit=str(theirs_tip.id),
+            message=f"merge({parent}): improvements from {source}",
+            changes={parent_path: text.encode()} if text != ours else {},
+            conflicts={parent_path: conflicts} if conflicts else {},
+            fallbacks={parent_path: result.fallback} if result.fallback else {},
+            extra={
+                "kind": "pattern",
+                "fork": request.fork,
+                "parent": parent,
+                "entry": entry,
+                "path": parent_path,
+            },
+        )
+
+    return run(store, branch, planner, dry_run=dry_run)
+
+
+def _fork_point(
+    repo: pygit2.Repository, ours: pygit2.Commit, theirs: pygit2.Commit, recorded: str | None
+) -> str:
+    base = repo.merge_base(ours.id, theirs.id)
+    if base is not None:
+        return str(base)
+    if recorded:
+        return recorded
+    raise NotFoundError("the fork and its parent share no history: cannot find the fork point")
+
+
+def _as_parent(fork_text: str, fork_path: str, parent_text: str, parent_path: str) -> str:
+    """The fork's text with the parent's identity (name, lineage), so those are not merged."""
+    fork_doc = load_roundtrip(fork_text, fork_path)
+    parent_doc = load_roundtrip(parent_text, parent_path)
+    tree, own = fork_doc.tree, parent_doc.tree
+    tree["name"] = own.get("name")
+    if "lineage" in own:
+        if "lineage" in tree:
+            tree["lineage"] = copy.deepcopy(own["lineage"])
+        else:
+            tree.insert(lineage_position(tree), "lineage", copy.deepcopy(own["lineage"]))
+    elif "lineage" in tree:
+        del tree["lineage"]
+    return fork_doc.dump()
+
+
+def record_merge(text: str, path: str, entry: dict[str, str]) -> str:
+    """`text` with `entry` appended to `lineage.merges` (both created when missing)."""
+    document = load_roundtrip(text, path)
+    tree = document.tree
+    lineage = tree.get("lineage")
+    if not isinstance(lineage, dict):
+        lineage = CommentedMap()
+        tree.insert(lineage_position(tree), "lineage", lineage)
+    merges = lineage.get("merges")
+    if not isinstance(merges, list):
+        merges = CommentedSeq()
+        lineage["merges"] = merges
+    merges.append(CommentedMap(entry))
+    return document.dump()
+
+
+def continue_fork_merge(registry: Registry) -> str:
+    def finish(state: MergeState, changes: dict[str, bytes | None]) -> dict[str, bytes | None]:
+        path = state.extra["path"]
+        data = changes.get(path)
+        if data is not None:
+            changes[path] = record_merge(data.decode(), path, state.extra["entry"]).encode()
+        return changes
+
+    return continue_merge(registry.store, finish)
