@@ -22,6 +22,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 from ksi_patterns.errors import InputError, Position
 
@@ -45,9 +47,18 @@ _DatesAsStrings.add_constructor(
 )
 
 
+class _Yaml12Resolver(VersionedResolver):
+    @property
+    def processing_version(self) -> Any:
+        return (1, 2)
+
+
 def _plain_yaml(*, pure: bool) -> YAML:
     yaml = YAML(typ="safe", pure=pure)
     yaml.Constructor = _DatesAsStrings
+    # YAML 1.2 rules without the per-scalar version lookup of VersionedResolver (the top cost
+    # of loading many files); a `%YAML 1.1` directive is therefore not honoured here.
+    yaml.Resolver = _Yaml12Resolver
     return yaml
 
 
@@ -327,6 +338,8 @@ def to_plain(value: Any) -> Any:
         return [to_plain(v) for v in value]
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, ScalarBoolean):  # an anchored boolean: an int subclass in ruamel
+        return bool(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):

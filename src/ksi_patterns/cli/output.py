@@ -46,7 +46,18 @@ def say(message: str) -> None:
 
 def note(message: str) -> None:
     """Progress, warnings and hints: stderr, so that stdout stays clean for pipes."""
+    if not sys.stderr.isatty():  # rich costs ~40 ms of start-up; a pipe gets plain text anyway
+        sys.stderr.write(message + "\n")
+        return
     stderr().print(message, markup=False)
+
+
+def columns(rows: list[list[str]]) -> None:
+    """A plain, aligned table for pipes: every cell whole, no colour, no rich import."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+        sys.stdout.write("  ".join([*cells, row[-1]]).rstrip() + "\n")
 
 
 def error(message: str) -> None:

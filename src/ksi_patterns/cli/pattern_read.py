@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,10 +43,17 @@ def list_patterns(
     if not rows:
         output.note("No documents match.")
         return
+    headers = ["NAME", "TYPE", "VERSION", "TAGS", "DESCRIPTION"]
+    if not sys.stdout.isatty():
+        output.columns(
+            [headers]
+            + [[r.name, r.kind, r.version or "", ", ".join(r.tags), r.description] for r in rows]
+        )
+        return
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("NAME", "TYPE", "VERSION", "TAGS", "DESCRIPTION"):
+    for column in headers:
         table.add_column(column, no_wrap=column != "DESCRIPTION", overflow="ellipsis")
     for row in rows:
         description = row.description if len(row.description) <= 70 else row.description[:69] + "…"
@@ -161,10 +169,10 @@ def _yaml_text(data: Any) -> str:
 
 
 def _print_yaml(text: str) -> None:
-    console = output.stdout()
-    if not console.is_terminal:
+    if not sys.stdout.isatty():
         output.plain_text(text)
         return
+    console = output.stdout()
     from rich.syntax import Syntax
 
     console.print(
