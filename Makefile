@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: walkthrough test lint bench clean
+.PHONY: walkthrough test lint bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/validate_many.py
+	$(BIN)/python benchmarks/merge_large.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/startup.py --quick
+	$(BIN)/python benchmarks/validate_many.py --quick
+	$(BIN)/python benchmarks/merge_large.py --quick
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis benchmarks/.work
