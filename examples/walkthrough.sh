@@ -13,8 +13,8 @@ unset KSI_REGISTRY
 bold=$'\033[1m'; dim=$'\033[2m'; reset=$'\033[0m'
 if [[ -n "${NO_COLOR:-}" || ! -t 1 ]]; then bold=""; dim=""; reset=""; fi
 
-say() { printf '\n%s# %s%s\n' "$dim" "$*" "$reset"; }
-run() { printf '%s$ %s%s\n' "$bold" "$*" "$reset"; "$@"; }
+say() { printf '\n%s# %s%s\n' "$dim" "$*" "$reset" >&2; }
+run() { printf '%s$ %s%s\n' "$bold" "$*" "$reset" >&2; "$@"; }
 
 say "First use: no registry anywhere, so ksi creates the default one from its starter patterns."
 run ksi pattern list
@@ -54,5 +54,21 @@ run ksi pattern release tournament_basic --bump minor
 run git tag --list
 run ksi pattern show tournament_basic@2.1.0 --json | python3 -c "import json,sys; print(json.load(sys.stdin)['version'])"
 run git log --oneline
+
+say "Evolve a pattern: fork it (a branch with lineage), improve the fork, see what changed."
+run ksi pattern fork adaptive_tournament_v2 --as tournament_swiss_pairing \
+    --reason "Swiss pairing for 5-10 participants"
+sed -i 's/success_rate: 0.93/success_rate: 0.96/' orchestrations/tournament_swiss_pairing.yaml
+git commit -q -am "tournament_swiss_pairing: Swiss pairing raised the success rate"
+run ksi pattern diff tournament_swiss_pairing
+
+say "Meanwhile the parent moved on main (another field); merge the fork back: a three-way merge."
+git checkout -q main
+sed -i 's/  runs: 47$/  runs: 48/' orchestrations/adaptive_tournament_v2.yaml
+git commit -q -am "adaptive_tournament_v2: one more run"
+run ksi pattern merge tournament_swiss_pairing
+run git log --oneline --graph -6
+run ksi pattern show adaptive_tournament_v2 --json | python3 -c "import json, sys; d = json.load(sys.stdin); print('runs', d['performance']['runs'], 'success_rate', d['performance']['success_rate'], 'merges', [m['from'] for m in d['lineage']['merges']])"
+run ksi pattern lineage adaptive_tournament_v2
 
 say "Done. Everything above ran in $work (removed on exit)."

@@ -55,6 +55,10 @@ def test_clean_merge_is_a_two_parent_commit_with_both_edits(forked: Path, run: R
     assert done.exit_code == 0, done
     assert _parents(forked) == [main_before, fork_tip]
     assert git(forked, "status", "--porcelain") == ""
+    family = run("pattern", "lineage", "--json", "--registry", forked).json()
+    (basic,) = [node for node in family if node["name"] == "tournament_basic"]
+    (v2,) = [node for node in basic["children"] if node["name"] == "adaptive_tournament_v2"]
+    assert [child["merged_into_parent"] != [] for child in v2["children"]] == [True]
     text = (forked / PATTERN).read_text()
     data = load_plain(text, PATTERN)
     assert data["performance"]["success_rate"] == 0.97  # theirs

@@ -268,7 +268,8 @@ def family_tree(registry: Registry, name: str | None = None) -> list[Node]:
             )
             for entry in lineage.get("merges") or []:
                 if isinstance(entry, dict) and entry.get("from"):
-                    merges.setdefault(str(entry["from"]), []).append(str(entry.get("date", "")))
+                    source = str(entry["from"]).partition("@")[0]  # "NAME@VERSION"
+                    merges.setdefault(source, []).append(str(entry.get("date", "")))
     roots = []
     for node in sorted(nodes.values(), key=lambda n: (n.fork_date or "", n.name)):
         node.merged_into_parent = merges.get(node.name, [])
