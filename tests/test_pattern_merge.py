@@ -80,6 +80,27 @@ def test_clean_merge_is_a_two_parent_commit_with_both_edits(forked: Path, run: R
     ] == ["  success_rate: 0.97"]
 
 
+def test_a_second_merge_brings_only_what_is_new_since_the_first(forked: Path, run: RunFn) -> None:
+    assert run("pattern", "merge", "swiss", "--registry", forked).exit_code == 0
+    # Main changes a value the first merge brought in; the fork improves something else.
+    _edit(forked / PATTERN, "success_rate: 0.97", "success_rate: 0.99")
+    commit_all(forked, "v2: even better")
+    git(forked, "checkout", "-q", "fork/swiss")
+    _edit(forked / "orchestrations/swiss.yaml", "avg_score: 0.82", "avg_score: 0.88")
+    commit_all(forked, "swiss: avg 0.88")
+    git(forked, "checkout", "-q", "main")
+    done = run("pattern", "merge", "swiss", "--json", "--registry", forked)
+    assert done.exit_code == 0, done
+    assert done.json()["conflicts"] == []
+    data = load_plain((forked / PATTERN).read_bytes(), PATTERN)
+    assert data["performance"]["success_rate"] == 0.99  # main's later change is kept
+    assert data["performance"]["avg_score"] == 0.88  # the fork's new improvement arrives
+    assert len(data["lineage"]["merges"]) == 2
+    again = run("pattern", "merge", "swiss", "--registry", forked)
+    assert again.exit_code == 0 and "Already up to date" in again.stdout
+    assert len(_parents(forked)) == 2
+
+
 def test_dry_run_writes_nothing(forked: Path, run: RunFn) -> None:
     before = (head(forked), snapshot(forked))
     done = run("pattern", "merge", "swiss", "--dry-run", "--json", "--registry", forked)

@@ -15,12 +15,12 @@ import pygit2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ksi_patterns.documents import load_plain, load_roundtrip
-from ksi_patterns.errors import NotFoundError, UsageError
+from ksi_patterns.errors import KsiError, NotFoundError, UsageError
 from ksi_patterns.lineage import fork_branch, lineage_position, parent_link, utc_now
 from ksi_patterns.merge import merge
 from ksi_patterns.merge_state import MergeState
 from ksi_patterns.merging import Outcome, Plan, continue_merge, run, take_side
-from ksi_patterns.model import PATTERNS_DIR, check_name
+from ksi_patterns.model import PATTERNS_DIR, check_name, lineage_of
 from ksi_patterns.registry import Registry
 
 
@@ -67,12 +67,19 @@ def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -
 
     def planner(ours_tip: pygit2.Commit) -> Plan:
         parent_path = registry.find(parent, str(ours_tip.id), folder=PATTERNS_DIR)
-        base_commit = _fork_point(store.repo, ours_tip, theirs_tip, link.commit if link else None)
-        try:
-            base = store.read(parent_path, base_commit).decode()
-        except NotFoundError:
-            base = ""  # the parent did not exist at the fork point: everything is an addition
         ours = store.read(parent_path, ours_tip).decode()
+        if _contains(store.repo, ours_tip, theirs_tip):  # merged already, nothing new since
+            return _nothing_new(branch, ours_tip, theirs_tip)
+        base = _base(
+            registry,
+            request.fork,
+            fork_path,
+            ours,
+            parent_path,
+            ours_tip,
+            theirs_tip,
+            link.commit if link else None,
+        )
         theirs = _as_parent(fork_text.decode(), fork_path, ours, parent_path)
         labels = (branch, "fork point", f"fork {request.fork}")
         result = merge(base, ours, theirs, labels=labels)
@@ -101,6 +108,42 @@ def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -
         )
 
     return run(store, branch, planner, dry_run=dry_run)
+
+
+def _contains(repo: pygit2.Repository, tip: pygit2.Commit, commit: pygit2.Commit) -> bool:
+    return tip.id == commit.id or bool(repo.descendant_of(tip.id, commit.id))
+
+
+def _nothing_new(branch: str, ours_tip: pygit2.Commit, theirs_tip: pygit2.Commit) -> Plan:
+    return Plan(branch, str(ours_tip.id), str(theirs_tip.id), "", changes={})
+
+
+def _base(
+    registry: Registry,
+    fork: str,
+    fork_path: str,
+    ours: str,
+    parent_path: str,
+    ours_tip: pygit2.Commit,
+    theirs_tip: pygit2.Commit,
+    recorded: str | None,
+) -> str:
+    """The merge base: the fork as last merged (recorded in the parent's `lineage.merges`),
+    else the parent's file at the fork point."""
+    store = registry.store
+    for entry in reversed(lineage_of(load_plain(ours, parent_path)).get("merges") or []):
+        if not isinstance(entry, dict) or str(entry.get("from", "")).partition("@")[0] != fork:
+            continue
+        try:
+            merged = store.read(fork_path, str(entry.get("commit")))
+        except KsiError:  # the recorded commit is gone (a rewritten history): try older ones
+            continue
+        return _as_parent(merged.decode(), fork_path, ours, parent_path)
+    base_commit = _fork_point(store.repo, ours_tip, theirs_tip, recorded)
+    try:
+        return store.read(parent_path, base_commit).decode()
+    except NotFoundError:
+        return ""  # the parent did not exist at the fork point: everything is an addition
 
 
 def _fork_point(
