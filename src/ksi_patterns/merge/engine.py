@@ -92,9 +92,8 @@ def _whole(
 
 
 def _write(doc: RoundTrip, merged: object) -> str:
-    if merged is doc.tree:
-        return render(doc)
-    if isinstance(merged, dict | list):
+    if isinstance(merged, dict | list) and merged:
         doc.tree = merged
         return render(doc)
+    # An emptied or scalar document: nothing of ours' text is left to keep.
     return dump_roundtrip(merged, doc.style, start=doc.text)

@@ -15,6 +15,9 @@ import datetime
 from collections.abc import Hashable
 from typing import Any
 
+from ruamel.yaml.representer import RoundTripRepresenter
+from ruamel.yaml.scalarfloat import ScalarFloat
+
 from ksi_patterns.merge.diff3 import diff3
 from ksi_patterns.merge.identity import ItemView, identify
 from ksi_patterns.merge.order import merge_order, union_order
@@ -165,7 +168,7 @@ class ValueMerge:
             return ours
         if base is not MISSING:
             if same(ours, base):
-                return copy.deepcopy(theirs)
+                return _copied(theirs)
             if same(theirs, base):
                 return ours
         kind, kind_theirs = kind_of(ours), kind_of(theirs)
@@ -225,8 +228,8 @@ class ValueMerge:
                 if previous in ours:
                     position = keys.index(previous) + 1
                     break
-            _insert(ours, position, key, copy.deepcopy(theirs[key]))
-        return ours
+            _insert(ours, position, key, _copied(theirs[key]))
+        return ours if ours else type(ours)()  # emptied: fresh, as for lists
 
     # -- lists ------------------------------------------------------------------------------------
 
@@ -241,6 +244,10 @@ class ValueMerge:
             items = self._by_identity(
                 base, ours, theirs, found.mode, found.base, found.ours, found.theirs, path
             )
+        if not items:
+            # A fresh empty list: ruamel writes comments it kept inside an emptied one as
+            # `key:\n  # comment\n[]`, which is not the document we mean.
+            return type(ours)()
         # In place, so that ours' list stays the object render knows.
         list.__delitem__(ours, slice(None))
         list.extend(ours, items)
@@ -291,7 +298,7 @@ class ValueMerge:
                 if b is not MISSING:
                     self.conflict(at, "delete-modify", b, MISSING, t)
                     continue
-                items.append(copy.deepcopy(t))
+                items.append(_copied(t))
         return items
 
     def _positional(
@@ -312,7 +319,7 @@ class ValueMerge:
             if chunk.take == "ours":
                 items += o
             elif chunk.take == "theirs":
-                items += [copy.deepcopy(item) for item in t]
+                items += [_copied(item) for item in t]
             elif len(o) == len(t) == len(b):  # the same items edited on both sides
                 for x, y, z in zip(b, o, t, strict=True):
                     items.append(self.merge(x, y, z, (*path, len(items))))
@@ -343,6 +350,39 @@ class ValueMerge:
         merged = "".join(out)
         # Keep ours' scalar style (a literal block stays a literal block).
         return type(ours)(merged) if type(ours) is not str else merged
+
+
+_FLOATS = RoundTripRepresenter()
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of a value of theirs, safe to write into ours' tree.
+
+    ruamel writes some floats it read back with other digits (5.21925542501417e+16 comes out
+    as 5.21925542501416e+16): those become plain floats, which it writes exactly.
+    """
+    return _exact_floats(copy.deepcopy(value))
+
+
+def _exact_floats(value: Any) -> Any:
+    if isinstance(value, ScalarFloat):
+        written = _FLOATS.represent_scalar_float(value).value
+        try:
+            exact = float(written) == float(value)
+        except ValueError:
+            exact = False
+        return value if exact else float(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            fixed = _exact_floats(item)
+            if fixed is not item:
+                value[key] = fixed
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            fixed = _exact_floats(item)
+            if fixed is not item:
+                value[index] = fixed
+    return value
 
 
 def _insert(mapping: Any, position: int, key: Any, value: Any) -> None:
