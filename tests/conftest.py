@@ -160,6 +160,15 @@ def head(path: Path) -> str:
     return git(path, "rev-parse", "HEAD").strip()
 
 
+def typed(value: Any) -> Any:
+    """`value` in a form where == also compares types and key order (1, 1.0 and True differ)."""
+    if isinstance(value, dict):
+        return ("map", [(typed(k), typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("seq", [typed(v) for v in value])
+    return (type(value).__name__, value)
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under `folder` outside .git, with its content (to prove nothing was written)."""
     return {

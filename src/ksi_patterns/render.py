@@ -12,14 +12,19 @@ A comment block directly above a key belongs to that key: it moves and disappear
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import FoldedScalarString, LiteralScalarString
 
 from ksi_patterns.documents import Origin, RoundTrip, dump_roundtrip, to_plain
 
 Lines = list[str]
+
+# A block scalar header at the end of its line: `|`, `>`, indentation and chomping indicators.
+_BLOCK_INDICATOR = re.compile(r"(?<=[\s:-])([|>])([1-9]?)([+-]?)([1-9]?)(\s*(?:#.*)?)$")
 
 
 def render(doc: RoundTrip) -> str:
@@ -27,12 +32,26 @@ def render(doc: RoundTrip) -> str:
     origin = doc.origins.get(id(doc.tree))
     if origin is None or origin.node is not doc.tree or not _is_block(doc.tree):
         return dump_roundtrip(doc.tree, doc.style, start=doc.text)
-    if to_plain(doc.tree) == origin.plain:
+    if _same(to_plain(doc.tree), origin.plain):
         return doc.text
     lines = doc.text.splitlines(keepends=True)
     writer = _Writer(doc, lines)
     body = writer.container(doc.tree, 0, len(lines), top=True)
+    if not lines[-1].endswith("\n") and body and body[-1] is not lines[-1]:
+        writer.strip_unterminated_block(body)
     return "".join(_terminated(body))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Plain values equal as written: maps with their keys in the same order, and `1`, `1.0` and
+    `true` all different (Python's == would let such an edit go unwritten)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is not type(b):
+        return False
+    return bool(a == b) or (a != a and b != b)  # NaN is itself
 
 
 def _terminated(lines: Lines) -> Lines:
@@ -44,7 +63,8 @@ def _terminated(lines: Lines) -> Lines:
 
 
 def _is_block(node: Any) -> bool:
-    return isinstance(node, CommentedMap | CommentedSeq) and not node.fa.flow_style()
+    # `is False`: an empty `{}` or `[]` has no style at all (None), and is no block to splice into
+    return isinstance(node, CommentedMap | CommentedSeq) and node.fa.flow_style() is False
 
 
 def _indent_of(line: str) -> int:
@@ -59,6 +79,7 @@ def _is_filler(line: str) -> bool:
 
 class _Writer:
     def __init__(self, doc: RoundTrip, lines: Lines) -> None:
+        self.doc_tree = doc.tree
         self.origins = doc.origins
         self.style = doc.style
         self.lines = lines
@@ -94,6 +115,47 @@ class _Writer:
         ):  # blank lines stay with the entry above
             start += 1
         return start
+
+    # -- a file that ends inside a block scalar, without a line break --------------------------
+
+    def strip_unterminated_block(self, body: Lines) -> None:
+        """The file ended inside a `|` or `>` block without a final line break, so that scalar had
+        no trailing newline. Now that lines follow it, it gets one: mark its header `-` (strip)
+        so that its value stays what it was."""
+        header = self._final_block_header()
+        if header is None:
+            return
+        for index, line in enumerate(body):
+            if line is self.lines[header]:
+                text = line.rstrip("\n")
+                fixed = _BLOCK_INDICATOR.sub(
+                    lambda m: f"{m[1]}{m[2] or m[4]}-{m[5]}", text, count=1
+                )
+                body[index] = fixed + line[len(text) :]
+                return
+
+    def _final_block_header(self) -> int | None:
+        """The line holding the header of the block scalar that ends the original text."""
+        node = self.doc_tree
+        while True:
+            origin = self.origins.get(id(node))
+            if not node or origin is None or origin.node is not node:
+                return None
+            slots = self._slots(node)
+            if not slots:
+                return None
+            slot, line, _column = slots[-1]
+            if isinstance(node, CommentedMap) and slot not in node:
+                return None
+            if isinstance(node, CommentedSeq) and not 0 <= slot < len(node):
+                return None
+            child = node[slot]
+            if isinstance(child, CommentedMap | CommentedSeq):
+                if not _is_block(child):
+                    return None
+                node = child
+                continue
+            return line if isinstance(child, LiteralScalarString | FoldedScalarString) else None
 
     # -- containers -----------------------------------------------------------------------------
 
@@ -164,7 +226,7 @@ class _Writer:
             return self._fresh_entry({key: value}, column, mapping=True)
         lead, line, own_end = bounds[key]
         old = origin.plain[to_plain(key)]
-        if to_plain(value) == old:
+        if _same(to_plain(value), old):
             return self.lines[lead:own_end]
         if self._same_slot(value, node, key) and to_plain(value) != {} and to_plain(value) != []:
             return self.lines[lead:line] + self.container(value, line, own_end)
@@ -190,7 +252,7 @@ class _Writer:
             used.add(index)
             cursor = index + 1
             lead, line, own_end = bounds[index]
-            if to_plain(item) == origin.plain[index]:
+            if _same(to_plain(item), origin.plain[index]):
                 entries.append(self.lines[lead:own_end])
             elif to_plain(item) not in ({}, []):
                 entries.append(self.lines[lead:line] + self.container(item, line, own_end))
@@ -210,7 +272,7 @@ class _Writer:
             return None
         plain = to_plain(item)
         for index in range(cursor, len(origin.plain)):
-            if index not in used and origin.plain[index] == plain:
+            if index not in used and _same(origin.plain[index], plain):
                 return index
         return None
 
