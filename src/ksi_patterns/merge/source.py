@@ -128,7 +128,7 @@ class Source:
             check_alias_expansion(text, source)
         except InputError as err:
             if "alias" in err.message:
-                raise Unreadable(f"aliases over the cap in {err}") from None
+                raise Unreadable(f"aliases over the cap at {err.position}: {err.message}") from None
             raise Unreadable(f"not valid YAML: {err}") from None
         try:
             try:
