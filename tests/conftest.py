@@ -6,6 +6,7 @@ KSI_REGISTRY, and runs from its own tmp_path, so that nothing reaches the user's
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -14,8 +15,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+import typer
+import typer.main
 from typer.testing import CliRunner
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "ksi-5a58af6"
@@ -68,6 +72,17 @@ class Run:
 RunFn = Callable[..., Run]
 
 
+@functools.cache
+def _command(app: typer.Typer) -> Any:
+    """Typer rebuilds the click command from the annotations on every call (~40 ms); the app is
+    fixed once imported, so tests build it once. The command is the very same object main() runs.
+    """
+    return _build_command(app)
+
+
+_build_command = typer.main.get_command
+
+
 def invoke(args: tuple[str, ...], env: Mapping[str, str | None] | None, input: str | None) -> Run:
     """`ksi ARGS` in this process, through `main()` (where KsiError becomes an exit code).
 
@@ -83,7 +98,8 @@ def invoke(args: tuple[str, ...], env: Mapping[str, str | None] | None, input: s
         saved_argv = sys.argv
         sys.argv = ["ksi", *args]
         try:
-            main()
+            with mock.patch.object(typer.main, "get_command", _command):
+                main()
         except SystemExit as done:
             code = done.code
             if code is None:

@@ -58,11 +58,14 @@ def import_folder(registry: Registry, folder: Path, *, overwrite: bool = False) 
         if reason is None and name in existing and not (overwrite and existing[name] == relative):
             hint = " (use --overwrite to replace it)" if existing[name] == relative else ""
             reason = f"the registry already has {name!r} at {existing[name]}{hint}"
+        data = path.read_bytes()
+        if reason is None and existing.get(name) == relative and registry.read(relative) == data:
+            reason = "the registry already has it, unchanged"  # --overwrite with nothing new
         if reason is not None:
             report.skipped.append((relative, reason))
             continue
         taken[key] = relative
-        changes[relative] = path.read_bytes()
+        changes[relative] = data
         report.imported.append(relative)
     names = set(existing) | {name for _folder, name in taken}
     for relative, data in changes.items():
