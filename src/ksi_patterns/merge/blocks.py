@@ -65,6 +65,9 @@ class _Nodes:
         return {canon(key, self.memo): canon(value, self.memo) for key, value in item.value}
 
 
+_START = ("start of the map",)  # the anchor of keys theirs put before any key ours has
+
+
 class _OrderClash(Exception):
     """Both sides reordered a keyed list differently: the whole list is in conflict."""
 
@@ -155,16 +158,22 @@ class BlockMerge:
         by_b = {s.entry.slot: s for s in sides_b}
         by_o = {s.entry.slot: s for s in sides_o}
         by_t = {s.entry.slot: s for s in sides_t}
-        order = [s.entry.slot for s in sides_o]
-        placed = set(order)
-        previous: Hashable | None = None
-        for side in sides_t:  # theirs' new keys go after the key theirs has before them
+        # Theirs' new keys go after the key theirs has before them that ours has too (ours'
+        # keys first when both sides wrote the map anew); one pass, no list insertions.
+        after: dict[Hashable, list[Hashable]] = {}
+        anchor: Hashable = _START
+        for side in sides_t:
             slot = side.entry.slot
-            if slot not in placed:
-                at = order.index(previous) + 1 if previous is not None else 0
-                order.insert(at, slot)
-                placed.add(slot)
-            previous = slot
+            if slot in by_o:
+                anchor = slot
+            else:
+                after.setdefault(anchor, []).append(slot)
+        order: list[Hashable] = [] if not sides_b else after.get(_START, [])
+        for side in sides_o:
+            order.append(side.entry.slot)
+            order += after.get(side.entry.slot, [])
+        if not sides_b:
+            order += after.get(_START, [])
         out: Lines = []
         count = 0
         for slot in order:

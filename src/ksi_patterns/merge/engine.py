@@ -20,7 +20,7 @@ from ksi_patterns.documents import (
 )
 from ksi_patterns.errors import InputError
 from ksi_patterns.merge.blocks import BlockMerge
-from ksi_patterns.merge.markers import Labels, has_markers, marker_block, merge_texts
+from ksi_patterns.merge.markers import Labels, crlf_like, has_markers, marker_block, merge_texts
 from ksi_patterns.merge.policies import DEFAULT_POLICIES, MergePolicies
 from ksi_patterns.merge.result import MergeResult
 from ksi_patterns.merge.source import Source, Unreadable
@@ -60,13 +60,15 @@ def merge(
     walk = BlockMerge(source_b, source_o, source_t, policies or DEFAULT_POLICIES, names)
     merged = walk.run()
     if merged is not None:
-        return MergeResult(merged, walk.conflicts)
-    return _whole(base, ours, theirs, where, policies or DEFAULT_POLICIES, names)
+        return MergeResult(crlf_like(merged, ours), walk.conflicts)
+    result = _whole(base, ours, theirs, where, policies or DEFAULT_POLICIES, names)
+    result.text = crlf_like(result.text, ours)
+    return result
 
 
 def _lines(base: str, ours: str, theirs: str, labels: Labels, reason: str) -> MergeResult:
     text, conflicts = merge_texts(base, ours, theirs, labels)
-    return MergeResult(text, conflicts, fallback=reason)
+    return MergeResult(crlf_like(text, ours), conflicts, fallback=reason)
 
 
 def _whole(

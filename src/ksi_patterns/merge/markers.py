@@ -37,6 +37,14 @@ def has_markers(text: str) -> bool:
     return _MARKER.search(text) is not None
 
 
+def crlf_like(text: str, like: str) -> str:
+    """`text` with Windows line ends when `like` (ours) uses them throughout: the markers and
+    lines brought from a side written with Unix ends then match the rest of the file."""
+    if "\r\n" not in like or like.count("\n") != like.count("\r\n"):
+        return text
+    return re.sub(r"(?<!\r)\n", "\r\n", text)
+
+
 def terminated(lines: Lines) -> Lines:
     """The lines, each ending with a newline (a file's last line may lack one)."""
     return [line if line.endswith("\n") else line + "\n" for line in lines]

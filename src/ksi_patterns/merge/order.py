@@ -55,7 +55,8 @@ def merge_order(
             if [i for i in kept_o if i in common] != [i for i in kept_t if i in common]:
                 clash = True
             slots += [(item, "ours") for item in in_ours]
-            slots += [(item, "theirs") for item in in_theirs if item not in set(in_ours)]
+            taken = set(in_ours)
+            slots += [(item, "theirs") for item in in_theirs if item not in taken]
 
     # An item can show up twice when one side moved it and the other kept it in place.
     chosen: dict[Id, int] = {}
@@ -96,12 +97,26 @@ def _place_missing(
     missing = wanted - set(order)
     if not missing:
         return order
+    after: dict[Id, list[Id]] = {}  # anchor (None: the start) -> items to put after it
+    placed = set(order)
     for side in (ours, theirs):
-        for index, item in enumerate(side):
-            if item not in missing:
-                continue
-            anchor = next((side[k] for k in range(index - 1, -1, -1) if side[k] in order), None)
-            position = order.index(anchor) + 1 if anchor is not None else 0
-            order.insert(position, item)
-            missing.discard(item)
-    return order
+        anchor: Id = None
+        for item in side:
+            if item in missing:
+                after.setdefault(anchor, []).append(item)
+                missing.discard(item)
+                placed.add(item)
+            if item in placed:
+                anchor = item
+    result: list[Id] = []
+
+    def put(item: Id) -> None:
+        result.append(item)
+        for follower in after.pop(item, []):
+            put(follower)
+
+    for item in after.pop(None, []):
+        put(item)
+    for item in order:
+        put(item)
+    return result

@@ -182,11 +182,12 @@ class Source:
             first_in_region = index == 0 and (top or line == start)
             leads.append(line if first_in_region else self._lead(line, column, floor))
             floor = line + 1
-        tail = end
+        closing = self._document_end(lines[-1] + 1, end) if top else end
+        tail = closing
         while tail > lines[-1] + 1 and not self.lines[tail - 1].strip():
             tail -= 1
         if _keeps_trailing_blanks(self.lines, _last_scalar(slots[-1][2])):
-            tail = end
+            tail = closing
         entries = [
             Entry(
                 slot,
@@ -200,6 +201,17 @@ class Source:
             for i, (slot, key, value, _line, _c) in enumerate(slots)
         ]
         return Layout(start, end, entries, tail, prefix, isinstance(node, MappingNode))
+
+    def _document_end(self, after: int, end: int) -> int:
+        """Where a closing `...` (and what follows it) starts, else `end`: it must stay last,
+        not travel with the last entry when the other side appends after it."""
+        for index in range(end - 1, after - 1, -1):
+            text = self.lines[index].rstrip()
+            if text == "..." or text.startswith("... "):
+                return index
+            if text and not text.startswith("#"):
+                break
+        return end
 
     def _map_slots(self, node: MappingNode) -> list[tuple[Hashable, Any, Node, int, int]] | None:
         slots = []
@@ -392,6 +404,9 @@ def _check_keys(root: Node, source: str) -> bool:
 def _describe(err: YAMLError, source: str) -> str:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    if context and not context.startswith("while"):  # "expected a single document ..."
+        problem = f"{context}, {problem}"
     if isinstance(err, MarkedYAMLError) and mark is not None:
         return f"{problem} at {source}:{mark.line + 1}:{mark.column + 1}"
     return f"{problem} ({source})"

@@ -213,22 +213,22 @@ class ValueMerge:
                     del ours[key]
                 else:
                     self.conflict((*path, key), "modify-delete", base[key], ours[key], MISSING)
-        order = list(theirs.keys())
-        for index, key in enumerate(order):
-            if key in ours:
-                continue
-            if key in base:  # ours deleted it
+        # Theirs' new keys go after the key theirs has before them that ours has too (ours'
+        # first keys come first when both sides wrote the map anew). Inserted from the back,
+        # so that the positions computed up front stay right.
+        index = {key: at for at, key in enumerate(ours.keys())}
+        position = 0 if base else len(index)
+        plan: list[tuple[int, int, Any]] = []
+        for number, key in enumerate(theirs.keys()):
+            if key in index:
+                position = index[key] + 1
+            elif key in base:  # ours deleted it
                 if not same(theirs[key], base[key]):
                     self.conflict((*path, key), "delete-modify", base[key], MISSING, theirs[key])
-                continue
-            # Added by theirs: after the key theirs has before it (the nearest one we still have).
-            keys = list(ours.keys())
-            position = 0
-            for previous in reversed(order[:index]):
-                if previous in ours:
-                    position = keys.index(previous) + 1
-                    break
-            _insert(ours, position, key, _copied(theirs[key]))
+            else:
+                plan.append((position, number, key))
+        for at, _number, key in sorted(plan, key=lambda step: (step[0], step[1]), reverse=True):
+            _insert(ours, at, key, _copied(theirs[key]))
         return ours if ours else type(ours)()  # emptied: fresh, as for lists
 
     # -- lists ------------------------------------------------------------------------------------
