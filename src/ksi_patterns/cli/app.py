@@ -8,6 +8,7 @@ import typer
 
 from ksi_patterns import __version__
 from ksi_patterns.cli import (
+    evolution_cmd,
     lineage_cmd,
     merge_cmd,
     output,
@@ -43,6 +44,10 @@ pattern_app.command("fork")(lineage_cmd.fork)
 pattern_app.command("lineage")(lineage_cmd.lineage)
 pattern_app.command("log")(lineage_cmd.log)
 pattern_app.command("merge")(merge_cmd.pattern_merge)
+pattern_app.command("track-decision")(evolution_cmd.track_decision)
+pattern_app.command("decisions")(evolution_cmd.decisions)
+pattern_app.command("learn")(evolution_cmd.learn)
+pattern_app.command("record-run")(evolution_cmd.record_run)
 registry_app.command("merge")(merge_cmd.registry_merge)
 app.command("merge-driver", hidden=True)(merge_cmd.merge_driver)
 
