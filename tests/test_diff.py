@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ksi_patterns.diff import Change, diff, format_path, identity_key, stat, without
 from ksi_patterns.documents import load_plain
@@ -396,20 +398,17 @@ def test_corpus_edit_is_found_exactly(corpus: Path) -> None:
 
 
 def test_random_edits_to_keyed_lists_give_records_that_point_at_their_values() -> None:
-    hypothesis = pytest.importorskip("hypothesis")
-    strategies = hypothesis.strategies
-
-    operations = strategies.lists(
-        strategies.tuples(
-            strategies.sampled_from(["insert", "delete", "edit", "move"]),
-            strategies.integers(0, 40),
-            strategies.integers(0, 40),
+    operations = st.lists(
+        st.tuples(
+            st.sampled_from(["insert", "delete", "edit", "move"]),
+            st.integers(0, 40),
+            st.integers(0, 40),
         ),
         max_size=12,
     )
 
-    @hypothesis.settings(max_examples=150, deadline=None)
-    @hypothesis.given(operations)
+    @settings(max_examples=150, deadline=None)
+    @given(operations)
     def check(ops: list[tuple[str, int, int]]) -> None:
         old = {"agents": [agent(n, tags=["a", f"t{n}"]) for n in range(30)]}
         new = copy.deepcopy(old)

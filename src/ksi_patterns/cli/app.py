@@ -8,6 +8,7 @@ import typer
 
 from ksi_patterns import __version__
 from ksi_patterns.cli import (
+    diff_cmd,
     evolution_cmd,
     lineage_cmd,
     merge_cmd,
@@ -41,6 +42,7 @@ pattern_app.command("new")(pattern_write.new)
 pattern_app.command("release")(pattern_write.release)
 pattern_app.command("validate")(validate_cmd.validate)
 pattern_app.command("fork")(lineage_cmd.fork)
+pattern_app.command("diff")(diff_cmd.diff)
 pattern_app.command("lineage")(lineage_cmd.lineage)
 pattern_app.command("log")(lineage_cmd.log)
 pattern_app.command("merge")(merge_cmd.pattern_merge)
