@@ -257,6 +257,8 @@ BAD_NAMES = [
     "/tmp/x",
     "a\x00b",
     "x\x00/../../etc/passwd",
+    "evil\n",
+    "a\nb",
     "UPPER",
     "-dash-first",
     "a" * 101,

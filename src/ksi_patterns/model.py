@@ -25,7 +25,7 @@ Bump = Literal["major", "minor", "patch"]
 
 def check_name(name: str, what: str = "pattern name") -> str:
     """`name` if it is a valid registry name; it may then become part of a path."""
-    if not isinstance(name, str) or not _NAME.match(name) or ".." in name:
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or ".." in name:
         raise UsageError(
             f"invalid {what} {name!r}: use lowercase letters, digits, '_', '.', '-' "
             "(at most 100, starting with a letter or digit)"
@@ -62,7 +62,7 @@ class Reference:
 
     @property
     def is_version(self) -> bool:
-        return self.at is not None and bool(_SEMVER.match(self.at))
+        return self.at is not None and bool(_SEMVER.fullmatch(self.at))
 
     @property
     def git_ref(self) -> str:
@@ -91,11 +91,11 @@ def release_tag(name: str, version: str) -> str:
 
 
 def is_semver(version: str) -> bool:
-    return bool(_SEMVER.match(version))
+    return bool(_SEMVER.fullmatch(version))
 
 
 def bump_version(version: str, part: Bump) -> str:
-    match = _SEMVER.match(version)
+    match = _SEMVER.fullmatch(version)
     if not match:
         raise UsageError(f"version {version!r} is not semantic (X.Y.Z); set it by hand first")
     major, minor, patch = (int(group) for group in match.groups())

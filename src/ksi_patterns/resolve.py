@@ -78,5 +78,7 @@ def resolve(name: str, lookup: Lookup) -> dict[str, Any]:
     resolved: Any = {}
     for ancestor in reversed(chain):
         resolved = deep_merge(resolved, lookup(ancestor))
-    resolved["extends"] = lookup(name).get("extends")
+    # the child's `extends` wins in the merge already; a document without one gains none
+    if "extends" not in lookup(name):
+        resolved.pop("extends", None)
     return dict(resolved)
