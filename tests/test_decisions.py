@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -18,6 +15,7 @@ import pygit2
 import pytest
 
 from conftest import RunFn, commit_all, git, head, snapshot
+from decision_writer import run_writers
 from ksi_patterns.decisions import append_entry, entry_text, item_indent, new_entry
 from ksi_patterns.documents import load_plain
 from ksi_patterns.errors import InputError
@@ -26,7 +24,6 @@ from ksi_patterns.schema import DocumentKind, schema_violations
 PATTERN = "adaptive_tournament_v2"
 LOG = f"orchestrations/{PATTERN}_decisions.yaml"
 ULID = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
-WRITER = Path(__file__).with_name("decision_writer.py")
 
 
 def valid_log(data: bytes | str) -> list[dict[str, Any]]:
@@ -461,48 +458,6 @@ def test_decisions_of_a_pattern_without_a_log(registry_dir: Path, run: RunFn) ->
 
 
 # -- many writers -----------------------------------------------------------------------------
-
-
-def run_writers(
-    registry: Path, gate: Path, writers: int, count: int, mode: str, pattern: str
-) -> list[Any]:
-    """Start `writers` processes of decision_writer.py, release them together, collect JSON."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(WRITER),
-                str(registry),
-                str(gate),
-                str(w),
-                str(count),
-                mode,
-                pattern,
-            ],
-            stdout=subprocess.PIPE,
-            env=env,
-        )
-        for w in range(writers)
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while len(list(gate.parent.glob(gate.name + ".ready-*"))) < writers:
-            assert time.monotonic() < deadline, "writers did not start"
-            assert all(p.poll() is None for p in procs), "a writer died before starting"
-            time.sleep(0.01)
-        gate.touch()
-        reports = []
-        for p in procs:
-            out, _ = p.communicate(timeout=300)
-            assert p.returncode == 0
-            reports.append(json.loads(out))
-        return reports
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
 
 
 def first_parent_logs(registry: Path, path: str) -> list[bytes]:

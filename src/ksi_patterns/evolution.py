@@ -47,7 +47,6 @@ __all__ = [
 MERGE_CANDIDATE_GAIN = Decimal("0.15")  # the seed's "beats its parent by 15%"
 MERGE_CANDIDATE_RUNS = 3  # ... over at least this many runs
 RUN_IDS_KEPT = 50  # run ids remembered in performance.run_ids (idempotent record-run)
-MEAN_DECIMALS = 6  # avg_score and success_rate are stored rounded to this many decimals
 MAX_INSIGHT_CHARS = 2_000
 
 
@@ -295,7 +294,9 @@ def _mean(old: Decimal | None, runs: int, new: Decimal) -> Decimal:
 
 
 def _stored(value: Decimal) -> float:
-    return float(value.quantize(Decimal(1).scaleb(-MEAN_DECIMALS), rounding=ROUND_HALF_UP))
+    """A mean as written: the float nearest the exact mean (no rounding to a few decimals, which
+    would drift run after run); short when the mean is (0.85), else Python's shortest repr."""
+    return float(value)
 
 
 def _percent(ratio: Decimal) -> str:
@@ -407,7 +408,7 @@ def record_run(
         improvement: Decimal | None = None
         written: str | None = None
         if parent_avg is not None:
-            improvement = (Decimal(str(_stored(avg))) - parent_avg) / parent_avg
+            improvement = (Decimal(repr(_stored(avg))) - parent_avg) / parent_avg
             written = _percent(improvement)
             _set(performance, "improvements_over_parent", written)
         if run_id is not None:
