@@ -62,17 +62,20 @@ def diff(
 ) -> None:
     """Structural diff of two patterns, or of a fork and its lineage parent.
 
-    Operands: NAME is the current branch's tip (a fork not merged yet is read from its branch
-    fork/NAME), NAME@X.Y.Z a release tag, NAME@REV a branch or commit, or a path to a YAML file.
+    A and B: NAME (the current branch's tip; a fork not merged yet is read
+    from its branch fork/NAME), NAME@X.Y.Z (a release), NAME@REV (a branch
+    or commit), or the path of a YAML file.
 
-    With one operand A, A is a fork compared with its lineage parent's file at the fork point
-    (else at the parent's recorded release, else at its tip, as a note on stderr says). `name`
-    and `lineage` differ there by construction and are hidden; --all shows them.
+    With only A: A is a fork, compared with its lineage parent's file at the
+    fork point (else at the parent's release, else at its tip; a note says
+    which). `name` and `lineage` differ there by construction, so they are
+    hidden; --all shows them.
 
-    Lists of maps are matched by identity (`name`, `id`, `insight`, or a detected key), so an
-    insertion is one change and reordered items are `moved`. --json prints a list of
-    {path, kind, old, new} records, kind being added, removed, changed, type_changed or moved.
-    Exit status: 0 (with --exit-code: 1 when there are differences); 2 for bad operands.
+    Lists of maps are matched by identity (name, id, insight, or a detected
+    key): an insertion is one change, and reordered items are "moved".
+    --json prints a list of {path, kind, old, new} records, kind being
+    added, removed, changed, type_changed or moved.
+    Exit 0; with --exit-code, 1 when there are differences; 2 on bad operands.
     """
     from ksi_patterns.diff import diff as compare
     from ksi_patterns.diff import without
