@@ -235,3 +235,42 @@ def test_a_long_float_from_theirs_keeps_its_digits() -> None:
     base = "a: 0\n"
     result = merge(base, "a:\n  alpha: 0\n", "a:\n  beta: 5.21925542501417e+16\n")
     assert load_plain(result.text, "m") == {"a": {"alpha": 0, "beta": 5.21925542501417e16}}
+
+
+# -- decision logs: the appended-tails path -----------------------------------------------------
+
+LOG = "- id: A\n  decision: first\n- id: B\n  decision: second\n"
+
+
+def test_a_log_appended_on_both_sides_is_ours_then_theirs_tail() -> None:
+    ours = LOG + "- id: C\n  decision: ours\n"
+    theirs = LOG + "- id: D\n  decision: theirs\n"
+    assert merge(LOG, ours, theirs).text == ours + "- id: D\n  decision: theirs\n"
+
+
+def test_an_entry_appended_on_both_sides_is_kept_once() -> None:
+    same = LOG + "- id: C\n  decision: both\n"
+    ours = same + "- id: E\n  decision: ours\n"
+    result = merge(LOG, ours, same)
+    assert result.clean and result.text == ours
+
+
+def test_the_same_id_appended_with_different_content_merges_by_field() -> None:
+    ours = LOG + "- id: C\n  decision: ours\n  outcome: ok\n"
+    theirs = LOG + "- id: C\n  decision: theirs\n  outcome: ok\n"
+    result = merge(LOG, ours, theirs)
+    assert [(c.path, c.kind) for c in result.conflicts] == [((2, "decision"), "both-added")]
+
+
+def test_a_log_edited_and_appended_takes_the_full_merge() -> None:
+    ours = LOG.replace("decision: first", "decision: first, amended") + "- id: C\n  decision: c\n"
+    theirs = LOG + "# a note\n- id: D\n  decision: d\n"
+    result = merge(LOG, ours, theirs)
+    assert result.clean
+    assert [e["decision"] for e in load_plain(result.text, "m")] == [
+        "first, amended",
+        "second",
+        "c",
+        "d",
+    ]
+    assert "# a note\n- id: D" in result.text

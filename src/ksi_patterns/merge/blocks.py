@@ -11,59 +11,18 @@ touched comes out byte for byte.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any
 
-from ruamel.yaml.nodes import MappingNode, ScalarNode
+from ruamel.yaml.nodes import MappingNode
 
 from ksi_patterns.merge.diff3 import diff3
 from ksi_patterns.merge.identity import identify
 from ksi_patterns.merge.leaves import Leaves
 from ksi_patterns.merge.markers import Labels, entry_markers, merge_lines
+from ksi_patterns.merge.nodes import NodeView, canon, is_block, node_value, tag_of
 from ksi_patterns.merge.order import merge_order, union_order
 from ksi_patterns.merge.policies import AtomicPolicy, MergePolicies
 from ksi_patterns.merge.result import MISSING, Conflict, Path
-from ksi_patterns.merge.source import (
-    Layout,
-    Lines,
-    Side,
-    Source,
-    canon,
-    is_block,
-    is_filler,
-    node_value,
-    tag_of,
-)
-
-
-class _Nodes:
-    """ItemView over parsed nodes."""
-
-    def __init__(self, memo: dict[int, Hashable]) -> None:
-        self.memo = memo
-
-    def is_map(self, item: Any) -> bool:
-        return isinstance(item, MappingNode)
-
-    def is_scalar(self, item: Any) -> bool:
-        return isinstance(item, ScalarNode)
-
-    def field(self, item: Any, name: str) -> Hashable | None:
-        for key, value in item.value:
-            if isinstance(key, ScalarNode) and key.value == name:
-                return canon(value, self.memo) if isinstance(value, ScalarNode) else None
-        return None
-
-    def first_field(self, item: Any) -> str | None:
-        if not item.value or not isinstance(item.value[0][0], ScalarNode):
-            return None
-        return str(item.value[0][0].value)
-
-    def canon(self, item: Any) -> Hashable:
-        return canon(item, self.memo)
-
-    def fields(self, item: Any) -> dict[Hashable, Hashable]:
-        return {canon(key, self.memo): canon(value, self.memo) for key, value in item.value}
-
+from ksi_patterns.merge.source import Layout, Lines, Side, Source, is_filler
 
 _START = ("start of the map",)  # the anchor of keys theirs put before any key ours has
 
@@ -88,7 +47,7 @@ class BlockMerge:
         self.labels = labels
         self.conflicts: list[Conflict] = []
         self.memo: dict[int, Hashable] = {}
-        self.view = _Nodes(self.memo)
+        self.view = NodeView(self.memo)
         self.leaves = Leaves(ours.text, policies, labels, self.conflicts)
 
     def run(self) -> str | None:

@@ -19,9 +19,10 @@ from ksi_patterns.documents import RoundTrip, Style, detect_style, load_roundtri
 from ksi_patterns.errors import InputError
 from ksi_patterns.merge.diff3 import diff3
 from ksi_patterns.merge.markers import Labels, entry_markers, marker_block
+from ksi_patterns.merge.nodes import node_value, tag_of
 from ksi_patterns.merge.policies import MergePolicies
 from ksi_patterns.merge.result import MISSING, Conflict, Path
-from ksi_patterns.merge.source import Lines, Side, indent_of, node_value, shift, tag_of
+from ksi_patterns.merge.source import Lines, Side, indent_of, shift
 from ksi_patterns.merge.values import ValueMerge
 from ksi_patterns.render import render
 

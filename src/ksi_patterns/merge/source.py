@@ -1,7 +1,7 @@
 """One version of a document as the block walk sees it: its lines and its parsed node graph.
 
-The C parser composes the node graph fast (no round-trip objects) and every node keeps its
-position, which is all we need to cut block containers into entries: a key with its value, or a
+Every parsed node keeps its position (nodes.py), which is all we need to cut block containers
+into entries: a key with its value, or a
 list item, each with the comment block above it. Every positional assumption is checked; a
 container whose layout is not what we expect is simply not cut (the merge then treats it as one
 value), so odd formatting costs speed, never correctness.
@@ -13,61 +13,22 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.resolver import VersionedResolver
 
 from ksi_patterns.documents import check_alias_expansion
 from ksi_patterns.errors import InputError
+from ksi_patterns.merge.nodes import (
+    COMPOSE,
+    COMPOSE_PURE,
+    Unreadable,
+    check_keys,
+    is_block,
+    key_step,
+    scalar_identity,
+)
 
 Lines = list[str]
-
-
-class _Resolver(VersionedResolver):
-    """ruamel's resolver, minus a costly version lookup made for every scalar (a third of the
-    parse time). Tags here only tell values apart, so YAML 1.2 rules for every file are fine."""
-
-    @property
-    def processing_version(self) -> Any:
-        return (1, 2)
-
-
-def _composer(*, pure: bool) -> YAML:
-    yaml = YAML(typ="safe", pure=pure)
-    yaml.Resolver = _Resolver
-    return yaml
-
-
-_COMPOSE = _composer(pure=False)
-_COMPOSE_PURE = _composer(pure=True)
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_NULL_TAG = "tag:yaml.org,2002:null"
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-# The walks recurse; real documents nest a dozen levels. Deeper input is merged as text.
-MAX_DEPTH = 200
-
-
-class Unreadable(Exception):
-    """The document cannot be merged structurally; the message says why (for `fallback`)."""
-
-
-class _TextDates(SafeConstructor):
-    """Dates as written (conflict records show what the file says)."""
-
-    def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
-        return self.construct_scalar(node)
-
-
-_TextDates.add_constructor("tag:yaml.org,2002:timestamp", _TextDates.construct_yaml_timestamp)
-_CONSTRUCT = YAML(typ="safe", pure=True)
-_CONSTRUCT.Constructor = _TextDates
-
-
-def node_value(node: Node) -> Any:
-    """The plain Python value of a parsed node (for conflict records)."""
-    return _CONSTRUCT.constructor.construct_document(node)
 
 
 def indent_of(line: str) -> int:
@@ -132,17 +93,17 @@ class Source:
             raise Unreadable(f"not valid YAML: {err}") from None
         try:
             try:
-                root = _COMPOSE.compose(text)
+                root = COMPOSE.compose(text)
             except YAMLError:
                 # libyaml refuses a few things YAML 1.2 allows; the pure parser has the last word
-                root = _COMPOSE_PURE.compose(text)
+                root = COMPOSE_PURE.compose(text)
         except YAMLError as err:
             raise Unreadable(f"not valid YAML: {_describe(err, source)}") from None
         except RecursionError:
             raise Unreadable(f"nested too deeply to parse ({source})") from None
         found = cls(label, text, text.splitlines(keepends=True), root, False)
         if root is not None:
-            found.plain_only = _check_keys(root, source)
+            found.plain_only = check_keys(root, source)
         return found
 
     # -- layout -----------------------------------------------------------------------------------
@@ -222,7 +183,7 @@ class Source:
             before = self.lines[line][:column] if line < len(self.lines) else "?"
             if "?" in before or ":" in before:  # explicit `? key` or something unexpected
                 return None
-            slots.append((scalar_identity(key_node), _key_step(key_node), value, line, column))
+            slots.append((scalar_identity(key_node), key_step(key_node), value, line, column))
         return slots
 
     def _seq_slots(self, node: SequenceNode) -> list[tuple[Hashable, Any, Node, int, int]] | None:
@@ -278,59 +239,6 @@ class Source:
         return shift(lines, column - entry.column)
 
 
-def canon(node: Node, memo: dict[int, Hashable]) -> Hashable:
-    """Equal for equal data whatever the quoting or layout (memoised per node in `memo`)."""
-    found = memo.get(id(node))
-    if found is not None:
-        return found
-    if isinstance(node, ScalarNode):
-        made: Hashable = scalar_identity(node)
-    elif isinstance(node, SequenceNode):
-        made = ("seq", tag_of(node), tuple(canon(item, memo) for item in node.value))
-    else:
-        made = (
-            "map",
-            tag_of(node),
-            frozenset((canon(k, memo), canon(v, memo)) for k, v in node.value),
-        )
-    memo[id(node)] = made
-    return made
-
-
-def tag_of(node: Node) -> str:
-    """A node's tag as text. `node.tag` URI-decodes on every call, which costs more than the
-    parse itself on large files; a resolved tag is already plain text."""
-    tag = node.ctag
-    if tag is None:
-        return ""
-    if tag.handle is None and isinstance(tag.suffix, str):
-        return tag.suffix
-    return str(tag)
-
-
-def is_block(node: Node | None) -> bool:
-    return isinstance(node, MappingNode | SequenceNode) and not node.flow_style
-
-
-def scalar_identity(node: ScalarNode) -> Hashable:
-    tag = tag_of(node)
-    if tag == _NULL_TAG:
-        return ("null",)
-    if tag == _BOOL_TAG:
-        return (tag, str(node.value).lower())
-    return (tag, node.value)
-
-
-def _key_step(node: ScalarNode) -> Any:
-    """A key as a path step: text, or a number when the file wrote a number."""
-    if tag_of(node) == "tag:yaml.org,2002:int":
-        try:
-            return int(node.value)
-        except ValueError:
-            return node.value
-    return node.value
-
-
 def shift(lines: Lines, delta: int) -> Lines:
     """The lines moved right (or left) by `delta` columns; blank lines stay as they are."""
     if delta == 0:
@@ -356,49 +264,6 @@ def _keeps_trailing_blanks(lines: Lines, node: Node) -> bool:
     line, column = node.start_mark.line, node.start_mark.column
     header = lines[line][column:].split("#", 1)[0].split()
     return bool(header) and "+" in header[0]
-
-
-def _check_keys(root: Node, source: str) -> bool:
-    """Refuse duplicate keys; True when aliases or merge keys make the document plain-only."""
-    seen: set[int] = set()
-    plain_only = False
-    stack: list[tuple[Node, int]] = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if id(node) in seen:
-            plain_only = True  # the same node reached twice: an alias
-            continue
-        seen.add(id(node))
-        if depth > MAX_DEPTH:
-            mark = node.start_mark
-            where = f"{source}:{mark.line + 1}:{mark.column + 1}"
-            raise Unreadable(f"nested deeper than {MAX_DEPTH} levels at {where}")
-        if isinstance(node, MappingNode):
-            texts: set[Any] = set()
-            for key_node, value in node.value:
-                stack.append((key_node, depth + 1))
-                stack.append((value, depth + 1))
-                if not isinstance(key_node, ScalarNode):
-                    plain_only = True  # a map or list as a key: only the value walk takes it
-                    continue
-                if key_node.value == "<<" and tag_of(key_node) == _MERGE_TAG:
-                    plain_only = True
-                if key_node.value in texts:  # rare: only then are tags worth comparing
-                    others = {
-                        scalar_identity(k)
-                        for k, _v in node.value
-                        if isinstance(k, ScalarNode) and k is not key_node
-                    }
-                    if scalar_identity(key_node) in others:
-                        mark = key_node.start_mark
-                        raise Unreadable(
-                            f"duplicate key {key_node.value!r} at "
-                            f"{source}:{mark.line + 1}:{mark.column + 1}"
-                        )
-                texts.add(key_node.value)
-        elif isinstance(node, SequenceNode):
-            stack.extend((item, depth + 1) for item in node.value)
-    return plain_only
 
 
 def _describe(err: YAMLError, source: str) -> str:
