@@ -29,11 +29,13 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/validate_many.py
 	$(BIN)/python benchmarks/merge_large.py
+	$(BIN)/python benchmarks/diff_keyed.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/startup.py --quick
 	$(BIN)/python benchmarks/validate_many.py --quick
 	$(BIN)/python benchmarks/merge_large.py --quick
+	$(BIN)/python benchmarks/diff_keyed.py --quick
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis benchmarks/.work
