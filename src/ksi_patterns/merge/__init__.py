@@ -5,10 +5,12 @@
     result.conflicts   # [Conflict(path, kind, base, ours, theirs)], `.to_json()` for --json
     result.fallback    # None, or why the texts were merged line by line
 
+`merge_texts` is the plain line merge (for files that are not YAML), with `Labels` for markers.
 No git and no I/O here: `ksi pattern merge`, branch merges and `ksi merge-driver` call it.
 """
 
 from ksi_patterns.merge.engine import merge
+from ksi_patterns.merge.markers import Labels, merge_texts
 from ksi_patterns.merge.policies import (
     APPEND_UNION,
     ATOMIC,
@@ -35,10 +37,12 @@ __all__ = [
     "AtomicPolicy",
     "Conflict",
     "Keyed",
+    "Labels",
     "ListPolicy",
     "MergePolicies",
     "MergeResult",
     "SetPolicy",
     "format_path",
     "merge",
+    "merge_texts",
 ]

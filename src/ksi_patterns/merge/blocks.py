@@ -20,7 +20,13 @@ from ksi_patterns.merge.leaves import Leaves
 from ksi_patterns.merge.markers import Labels, entry_markers, merge_lines
 from ksi_patterns.merge.nodes import NodeView, canon, is_block, node_value, tag_of
 from ksi_patterns.merge.order import merge_order, union_order
-from ksi_patterns.merge.policies import AtomicPolicy, MergePolicies
+from ksi_patterns.merge.policies import (
+    AppendUnion,
+    AtomicPolicy,
+    Keyed,
+    MergePolicies,
+    SetPolicy,
+)
 from ksi_patterns.merge.result import MISSING, Conflict, Path
 from ksi_patterns.merge.source import Layout, Lines, Side, Source, is_filler
 
@@ -127,7 +133,7 @@ class BlockMerge:
                 anchor = slot
             else:
                 after.setdefault(anchor, []).append(slot)
-        order: list[Hashable] = [] if not sides_b else after.get(_START, [])
+        order: list[Hashable] = list(after.get(_START, [])) if sides_b else []
         for side in sides_o:
             order.append(side.entry.slot)
             order += after.get(side.entry.slot, [])
@@ -137,8 +143,9 @@ class BlockMerge:
         count = 0
         for slot in order:
             b, o, t = by_b.get(slot), by_o.get(slot), by_t.get(slot)
-            key = (o or t or b).entry.key  # type: ignore[union-attr]
-            lines = self._entry((*path, key), b, o, t, column)
+            named = o or t or b
+            assert named is not None  # every slot comes from ours or theirs
+            lines = self._entry((*path, named.entry.key), b, o, t, column)
             count += bool(lines)
             out += lines
         return out, count
@@ -305,10 +312,12 @@ class BlockMerge:
             return None
         if len({(type(node), tag_of(node)) for node in nodes}) != 1:
             return None
-        if not isinstance(nodes[0], MappingNode) and isinstance(
-            self.policies.for_path(path), AtomicPolicy
-        ):
-            return None
+        if not isinstance(nodes[0], MappingNode):
+            policy = self.policies.for_path(path)
+            if isinstance(policy, AtomicPolicy):
+                return None
+            if b is None and not isinstance(policy, Keyed | SetPolicy | AppendUnion):
+                return None  # a list both sides added: one value, as in the value walk
         layouts: list[tuple[Source, Layout] | None] = []
         for side in (b, o, t):
             if side is None:

@@ -28,7 +28,7 @@ from ksi_patterns.merge.nodes import Unreadable
 from ksi_patterns.merge.policies import DEFAULT_POLICIES, MergePolicies
 from ksi_patterns.merge.result import MergeResult
 from ksi_patterns.merge.source import Source
-from ksi_patterns.merge.values import ValueMerge
+from ksi_patterns.merge.values import ValueMerge, exact_floats
 from ksi_patterns.render import render
 
 
@@ -117,7 +117,7 @@ def _whole(
             labels,
         )
         return MergeResult("".join(block), values.conflicts)
-    return MergeResult(_write(doc_o, merged), [])
+    return MergeResult(_write(doc_o, exact_floats(merged)), [])
 
 
 def _write(doc: RoundTrip, merged: object) -> str:

@@ -23,7 +23,7 @@ from ksi_patterns.merge.nodes import node_value, tag_of
 from ksi_patterns.merge.policies import MergePolicies
 from ksi_patterns.merge.result import MISSING, Conflict, Path
 from ksi_patterns.merge.source import Lines, Side, indent_of, shift
-from ksi_patterns.merge.values import ValueMerge
+from ksi_patterns.merge.values import ValueMerge, exact_floats
 from ksi_patterns.render import render
 
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -66,6 +66,7 @@ class Leaves:
         if values.conflicts:
             self.conflicts.extend(values.conflicts)
             return self.markers(b, o, t, column)
+        merged = exact_floats(merged)  # ours' floats too: render may write them afresh
         tree = doc_o.tree
         slot = next(iter(tree)) if isinstance(tree, dict) else 0
         if merged is not tree[slot]:

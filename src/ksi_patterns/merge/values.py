@@ -285,7 +285,7 @@ class ValueMerge:
             if clash:
                 self.conflict(path, "list-order", base, ours, theirs)
         items: list[Any] = []
-        for index, key in enumerate(order):
+        for index, key in enumerate(order):  # conflicted items count: the file shows them
             at = (*path, index)
             b, o, t = by_b.get(key, MISSING), by_o.get(key, MISSING), by_t.get(key, MISSING)
             if o is not MISSING and t is not MISSING:
@@ -361,10 +361,12 @@ def _copied(value: Any) -> Any:
     ruamel writes some floats it read back with other digits (5.21925542501417e+16 comes out
     as 5.21925542501416e+16): those become plain floats, which it writes exactly.
     """
-    return _exact_floats(copy.deepcopy(value))
+    return exact_floats(copy.deepcopy(value))
 
 
-def _exact_floats(value: Any) -> Any:
+def exact_floats(value: Any) -> Any:
+    """`value` with each float ruamel would write back with other digits made a plain float
+    (in place for containers; unchanged floats compare equal, so render keeps their text)."""
     if isinstance(value, ScalarFloat):
         written = _FLOATS.represent_scalar_float(value).value
         try:
@@ -374,12 +376,12 @@ def _exact_floats(value: Any) -> Any:
         return value if exact else float(value)
     if isinstance(value, dict):
         for key, item in value.items():
-            fixed = _exact_floats(item)
+            fixed = exact_floats(item)
             if fixed is not item:
                 value[key] = fixed
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            fixed = _exact_floats(item)
+            fixed = exact_floats(item)
             if fixed is not item:
                 value[index] = fixed
     return value
