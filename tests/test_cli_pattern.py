@@ -526,3 +526,28 @@ def test_release_on_a_bare_registry(run: RunFn, tmp_path: Path) -> None:
     assert git(bare, "cat-file", "-t", "consensus_builder@2.0.0").strip() == "tag"
     shown = run("pattern", "show", "consensus_builder@2.0.0", "--registry", bare, "--json")
     assert shown.json()["version"] == "2.0.0"
+
+
+def test_release_refuses_a_decision_log(run: RunFn, in_registry: Path) -> None:
+    tip = head(in_registry)
+    done = run("pattern", "release", "adaptive_tournament_v2_decisions")
+    assert done.exit_code == 2
+    assert "Traceback" not in done.output
+    assert done.stderr == (
+        "ksi: error: orchestrations/adaptive_tournament_v2_decisions.yaml is not a pattern or "
+        "profile (a mapping); it has no version\n"
+    )
+    assert head(in_registry) == tip
+
+
+def test_release_leaves_a_modified_work_tree_copy_alone(run: RunFn, in_registry: Path) -> None:
+    path = in_registry / "orchestrations" / "tournament_basic.yaml"
+    edited = path.read_text().replace("name: tournament_basic\n", "name: tournament_basic\n# wip\n")
+    path.write_text(edited)
+    done = run("pattern", "release", "tournament_basic", "--bump", "patch")
+    assert done.exit_code == 0, done
+    assert "orchestrations/tournament_basic.yaml has local changes" in done.stderr
+    assert path.read_text() == edited  # the user's edit is kept...
+    committed = git(in_registry, "show", "HEAD:orchestrations/tournament_basic.yaml")
+    assert "version: 2.0.1\n" in committed  # ...and the release is committed without it
+    assert "# wip" not in committed

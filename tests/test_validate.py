@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import STARTER, RunFn
+from conftest import STARTER, RunFn, commit_all, git
 from ksi_patterns.schema import DocumentKind, validator_for
 
 TEXT_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
@@ -75,6 +75,22 @@ def test_the_registry_is_the_default_and_its_work_tree_is_checked(
     assert Path(match["file"]).resolve() == (registry_dir / "orchestrations/draft.yaml").resolve()
     assert (match["line"], match["col"]) == ("5", "3")
     assert match["message"] == "performance.runs: 'x' is not of type 'integer'"
+
+
+def test_a_bare_registry_is_validated_at_its_tip(run: RunFn, tmp_path: Path) -> None:
+    bare = tmp_path / "shared.git"
+    assert run("registry", "init", "--bare", bare).exit_code == 0
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(bare), str(clone))
+    write(clone, "orchestrations/pushed.yaml", pattern("pushed", "performance:", "  runs: x"))
+    commit_all(clone, "a bad pattern")
+    git(clone, "push", "-q", "origin", "HEAD:main")
+    done = run("pattern", "validate", "--registry", bare)
+    assert done.exit_code == 1
+    assert done.stdout == (
+        "orchestrations/pushed.yaml:5:3: performance.runs: 'x' is not of type 'integer'\n"
+    )
+    assert done.stderr == "1 problem(s) in 1 of 9 file(s)\n"
 
 
 def test_several_paths_at_once(run: RunFn, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pygit2
 
 from ksi_patterns.documents import load_roundtrip
-from ksi_patterns.errors import ConflictError
+from ksi_patterns.errors import ConflictError, UsageError
 from ksi_patterns.model import Bump, bump_version, release_tag
 from ksi_patterns.registry import Registry
 
@@ -27,7 +27,10 @@ def release(registry: Registry, name: str, part: Bump, *, branch: str | None = N
     store = registry.store
     ref = branch or "HEAD"
     path = registry.find(name, ref)
-    old = _version(load_roundtrip(store.read(path, ref), path).tree)
+    tree = load_roundtrip(store.read(path, ref), path).tree
+    if not isinstance(tree, dict):
+        raise UsageError(f"{path} is not a pattern or profile (a mapping); it has no version")
+    old = _version(tree)
     new = bump_version(old or "0.0.0", part)
     tag = release_tag(name, new)
     if tag in store.tags():
