@@ -30,6 +30,19 @@ def test_run_turns_a_ksi_error_into_exit_2_with_one_line_on_stderr(
     assert "Traceback" not in done.output
 
 
+def test_run_fails_the_test_when_the_cli_raises_anything_else(
+    run: RunFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ksi_patterns.registry
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ksi_patterns.registry, "open_registry", broken)
+    with pytest.raises(pytest.fail.Exception, match=r"(?s)raised instead of exiting.*boom"):
+        run("registry", "info")
+
+
 def test_run_reports_usage_errors_from_typer_as_exit_2(run: RunFn) -> None:
     done = run("pattern", "list", "--no-such-option")
     assert done.exit_code == 2
