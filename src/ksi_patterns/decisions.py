@@ -328,7 +328,7 @@ def append_entry(old: bytes | None, entry: Mapping[str, Any], source: str) -> by
     Only the first item line is looked at (for the indentation) and the end of the file (a
     missing final newline, an end-of-document marker): the old bytes are kept as they are.
     """
-    if old is None or not old.strip():
+    if old is None or not old or old.isspace():  # (isspace stops at the first non-space)
         from ksi_patterns.schema import DocumentKind, schema_id
 
         head = old or _SCHEMA_LINE.format(schema=schema_id(DocumentKind.DECISION_LOG)).encode()
