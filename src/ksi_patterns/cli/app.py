@@ -16,6 +16,8 @@ from ksi_patterns.cli import (
     pattern_read,
     pattern_write,
     registry_cmd,
+    schema_cmd,
+    sync_cmd,
     validate_cmd,
 )
 from ksi_patterns.errors import KsiError
@@ -52,6 +54,19 @@ pattern_app.command("learn")(evolution_cmd.learn)
 pattern_app.command("record-run")(evolution_cmd.record_run)
 registry_app.command("merge")(merge_cmd.registry_merge)
 app.command("merge-driver", hidden=True)(merge_cmd.merge_driver)
+
+remote_app = typer.Typer(help="Remotes the registry is shared through.", no_args_is_help=True)
+registry_app.add_typer(remote_app, name="remote")
+registry_app.command("clone")(sync_cmd.clone)
+registry_app.command("push")(sync_cmd.push)
+registry_app.command("pull")(sync_cmd.pull)
+registry_app.command("sync")(sync_cmd.sync)
+remote_app.command("add")(sync_cmd.remote_add)
+remote_app.command("list")(sync_cmd.remote_list)
+remote_app.command("remove")(sync_cmd.remote_remove)
+schema_app = typer.Typer(help="The JSON Schemas ksi validates with.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+schema_app.command("export")(schema_cmd.export)
 
 
 def _version(value: bool) -> None:
