@@ -112,20 +112,32 @@ def test_show_refuses_a_bad_file_with_its_position(run: RunFn, tmp_path: Path, c
     assert elapsed < 1.0
 
 
+@pytest.fixture(scope="module")
+def bad_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One registry with every bad case committed as orchestrations/bad_<case>.yaml."""
+    from ksi_patterns.registry import init_registry
+
+    path = tmp_path_factory.mktemp("bad") / "reg"
+    init_registry(path)
+    for case, (data, *_rest) in CASES.items():
+        (path / "orchestrations" / f"bad_{case}.yaml").write_bytes(data)
+    commit_all(path, "every bad case")
+    return path
+
+
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("extra", [[], ["--resolved"], ["--json"]])
 def test_show_refuses_a_bad_committed_document(
-    run: RunFn, in_registry: Path, case: str, extra: list[str]
+    run: RunFn, bad_registry: Path, case: str, extra: list[str]
 ) -> None:
-    data, line, column, words = CASES[case]
-    (in_registry / "orchestrations" / "bad.yaml").write_bytes(data)
-    tip = commit_all(in_registry, f"bad: {case}")
-    before = snapshot(in_registry)
-    done = run("pattern", "show", "bad", *extra)
-    message = one_error_line(done, f"orchestrations/bad.yaml{position(line, column)}: ")
+    _data, line, column, words = CASES[case]
+    tip, before = head(bad_registry), snapshot(bad_registry)
+    done = run("pattern", "show", f"bad_{case}", *extra, "--registry", bad_registry)
+    where = f"orchestrations/bad_{case}.yaml{position(line, column)}: "
+    message = one_error_line(done, where)
     assert words in message
-    assert head(in_registry) == tip
-    assert snapshot(in_registry) == before
+    assert head(bad_registry) == tip
+    assert snapshot(bad_registry) == before
 
 
 @pytest.mark.parametrize("case", ["malformed", "duplicate-key", "non-utf8", "alias-bomb"])

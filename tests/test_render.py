@@ -530,7 +530,7 @@ def decorate(text: str, comments: list[bool], unterminated: bool) -> str:
     return decorated
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     data=DOCS,
     mapping=st.sampled_from([2, 4]),
