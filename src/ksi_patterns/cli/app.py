@@ -12,6 +12,7 @@ from ksi_patterns.cli import (
     evolution_cmd,
     lineage_cmd,
     merge_cmd,
+    orchestrate_cmd,
     output,
     pattern_read,
     pattern_write,
@@ -54,6 +55,12 @@ pattern_app.command("learn")(evolution_cmd.learn)
 pattern_app.command("record-run")(evolution_cmd.record_run)
 registry_app.command("merge")(merge_cmd.registry_merge)
 app.command("merge-driver", hidden=True)(merge_cmd.merge_driver)
+pattern_app.command("lint")(orchestrate_cmd.lint)
+orchestrate_app = typer.Typer(help="Orchestrator sessions: run, list, replay.", no_args_is_help=True)
+app.add_typer(orchestrate_app, name="orchestrate")
+orchestrate_app.command("run")(orchestrate_cmd.run)
+orchestrate_app.command("sessions")(orchestrate_cmd.sessions)
+orchestrate_app.command("show")(orchestrate_cmd.show)
 
 remote_app = typer.Typer(help="Remotes the registry is shared through.", no_args_is_help=True)
 registry_app.add_typer(remote_app, name="remote")

@@ -1,0 +1,434 @@
+"""`ksi orchestrate run|sessions|show` and `ksi pattern lint`: orchestrator sessions."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ksi_patterns.cli import output
+from ksi_patterns.cli.options import JsonOption, RegistryOption
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from rich.console import Console, RenderableType
+    from rich.live import Live
+
+    from ksi_patterns.orchestrator.lint import LintReport
+    from ksi_patterns.orchestrator.session import Backend, Session, Summary
+    from ksi_patterns.registry import Registry
+
+
+class BackendName(StrEnum):
+    anthropic = "anthropic"
+    simulate = "simulate"
+
+
+def run(
+    pattern: Annotated[str, typer.Argument(help="The orchestration pattern to run.")],
+    task: Annotated[
+        str, typer.Option("--task", "-t", help="What the session should do.", show_default=False)
+    ],
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            help="The orchestrator's profile (default: the registry's "
+            "defaults.orchestrator_profile, else base_orchestrator).",
+            show_default=False,
+        ),
+    ] = None,
+    backend: Annotated[
+        BackendName,
+        typer.Option(help="anthropic (the model) or simulate (an offline dry run of the DSL)."),
+    ] = BackendName.anthropic,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="Model for the anthropic backend (default: the registry's defaults.model, "
+            "else claude-sonnet-4-5).",
+            show_default=False,
+        ),
+    ] = None,
+    max_turns: Annotated[int, typer.Option(help="Turns of the orchestrator at most.")] = 20,
+    max_tokens: Annotated[
+        int, typer.Option(help="Input + output tokens of the whole session at most.")
+    ] = 200_000,
+    sub_agent_turns: Annotated[
+        int, typer.Option(help="Turns of each spawned sub-agent at most.")
+    ] = 8,
+    max_retries: Annotated[
+        int, typer.Option(help="Retries of a failed API request (rate limits, overload).")
+    ] = 2,
+    stream: Annotated[bool, typer.Option(help="Stream responses (anthropic backend).")] = False,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metrics",
+            "-m",
+            help="NAME=VALUE the conditions see (repeatable): 35%, true, 0.4, [1,2,3].",
+            show_default=False,
+        ),
+    ] = None,
+    registry: RegistryOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Run an orchestrator session on PATTERN: the model (or the simulator) carries out its
+    strategy through emit_event; prints a summary, keeps a transcript."""
+    from ksi_patterns.conditions import parse_metrics
+    from ksi_patterns.errors import UsageError
+    from ksi_patterns.orchestrator.session import Limits, Session, SessionOptions
+    from ksi_patterns.registry import open_registry
+
+    if max_retries < 0:
+        raise UsageError("--max-retries must be 0 or more")
+    limits = Limits(max_turns, max_tokens, sub_agent_turns)
+    parsed = parse_metrics(metrics or [])
+    api_key = ""
+    if backend is BackendName.anthropic:
+        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+        if not api_key:
+            raise UsageError(
+                "ANTHROPIC_API_KEY is not set: export your API key, or use --backend simulate "
+                "for an offline dry run"
+            )
+    options = SessionOptions(
+        pattern=pattern,
+        task=task,
+        backend=backend.value,
+        profile=profile,
+        model=model,
+        limits=limits,
+        metrics=parsed,
+        secrets=(api_key,) if api_key else (),
+    )
+
+    def factory(session: Session) -> Backend:
+        if backend is BackendName.simulate:
+            from ksi_patterns.orchestrator.simulate import SimulateBackend
+
+            return SimulateBackend(session)
+        from ksi_patterns.orchestrator.anthropic_backend import AnthropicBackend
+
+        return AnthropicBackend(
+            session,
+            api_key=api_key,
+            model=session.model or "",
+            max_retries=max_retries,
+            stream=stream,
+        )
+
+    found = open_registry(registry)
+    console = output.stderr() if _stderr_is_terminal() else None
+    view = LiveView(console) if console is not None else None
+    session = Session(found, options, factory, observers=(view,) if view else ())
+    if view is not None:
+        view.start(session)
+    try:
+        summary = session.run()
+    finally:
+        if view is not None:
+            view.stop()
+    if json:
+        output.print_json(summary.to_json())
+    else:
+        _print_summary(summary, found)
+
+
+def _stderr_is_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+# ---------------------------------------------------------------------------------------------
+# The live view (stderr, terminals only)
+
+
+class LiveView:
+    """Turns, events and decisions as they happen, in a rich Live on stderr."""
+
+    def __init__(self, console: Console, *, shown: int = 8) -> None:
+        self.console = console
+        self.title = ""
+        self.turns = 0
+        self.agent_turns = 0
+        self.tokens = 0
+        self.events = 0
+        self.errors = 0
+        self.recent: deque[str] = deque(maxlen=shown)
+        self.decisions: deque[str] = deque(maxlen=shown)
+        self.limits: dict[str, Any] = {}
+        self.live: Live | None = None
+
+    def start(self, session: Session) -> None:
+        from rich.live import Live
+
+        self.title = f"{session.pattern} · {session.options.backend}" + (
+            f" · {session.model}" if session.model else ""
+        )
+        self.live = Live(self.render(), console=self.console, refresh_per_second=8, transient=True)
+        self.live.start()
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+
+    def __enter__(self) -> LiveView:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        kind = record.get("type")
+        depth = int(record.get("depth") or 0)
+        who = "  " * depth + (f"{record.get('agent')}: " if depth else "")
+        if kind == "session_start":
+            self.title += f" · session {record.get('session')}"
+            self.limits = record.get("limits") or {}
+        elif kind == "turn":
+            if depth:
+                self.agent_turns += 1
+            else:
+                self.turns += 1
+            usage = record.get("usage") or {}
+            self.tokens += int(usage.get("input_tokens", 0)) + int(usage.get("output_tokens", 0))
+            if record.get("label"):
+                self.recent.append(f"{who}— {record['label']}")
+        elif kind == "event":
+            self.events += 1
+            mark = "✓" if record.get("emitted") else ("⏲" if record.get("scheduled") else "·")
+            if record.get("is_error"):
+                self.errors += 1
+                mark = "✗"
+            self.recent.append(f"{who}{mark} {record.get('event')}")
+        elif kind == "decision":
+            confidence = record.get("confidence")
+            self.decisions.append(
+                f"{record.get('decision')}" + (f" ({confidence})" if confidence is not None else "")
+            )
+        elif kind == "agent_start":
+            self.recent.append(f"{who}spawned {record.get('agent')} ({record.get('profile')})")
+        elif kind == "skipped":
+            self.recent.append(f"{who}skipped line {record.get('line')}: {record.get('reason')}")
+        if self.live is not None:
+            self.live.update(self.render())
+
+    def render(self) -> RenderableType:
+        from rich.console import Group
+        from rich.text import Text
+
+        turns = f"turns {self.turns}" + (
+            f"/{self.limits['max_turns']}" if "max_turns" in self.limits else ""
+        )
+        tokens = f"tokens {self.tokens:,}" + (
+            f"/{self.limits['max_tokens']:,}" if "max_tokens" in self.limits else ""
+        )
+        counts = f"{turns} · {tokens} · events {self.events}"
+        if self.agent_turns:
+            counts += f" · sub-agent turns {self.agent_turns}"
+        if self.errors:
+            counts += f" · errors {self.errors}"
+        lines: list[Text] = [Text(f"ksi orchestrate · {self.title}", style="bold"), Text(counts)]
+        lines += [Text(f"  {line}", style="dim") for line in self.recent]
+        if self.decisions:
+            lines.append(Text("decisions: " + ", ".join(self.decisions)))
+        return Group(*lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# The summary
+
+
+def _print_summary(summary: Summary, registry: Registry) -> None:
+    write = output.plain_text
+    model = f", {summary.model}" if summary.model else ""
+    write(
+        f"Session {summary.session} ({summary.pattern}, {summary.backend}{model}): "
+        f"{summary.status}, stop reason {summary.stop_reason}"
+    )
+    total = summary.tokens_input + summary.tokens_output
+    turns = f"Turns: {summary.turns}"
+    if summary.agents:
+        turns += f" (+{summary.sub_agent_turns} by {len(summary.agents)} sub-agent(s))"
+    write(
+        f"{turns}; tokens: {total:,} ({summary.tokens_input:,} in, {summary.tokens_output:,} out)"
+    )
+    emitted = sum(summary.events.values())
+    extra = []
+    if summary.not_emitted:
+        extra.append(f"{summary.not_emitted} held back by a condition")
+    if summary.errors:
+        extra.append(f"{summary.errors} with errors")
+    write(f"Events emitted: {emitted}" + (f" ({'; '.join(extra)})" if extra else ""))
+    if summary.events:
+        width = max(len(name) for name in summary.events)
+        for name, count in summary.events.items():
+            write(f"  {name.ljust(width)}  {count}")
+    write(f"Decisions tracked: {len(summary.decisions)}")
+    for decision in summary.decisions:
+        confidence = (
+            f" (confidence {decision.confidence})" if decision.confidence is not None else ""
+        )
+        commit = f", commit {decision.commit[:10]}" if decision.commit else ""
+        write(f"  {decision.decision}{confidence} on {decision.pattern}{commit}")
+    if summary.skipped:
+        write(f"DSL lines not carried out: {len(summary.skipped)}")
+        for entry in summary.skipped:
+            line = entry.get("line")
+            write(f"  line {line}: {_shorten(str(entry.get('text')), 60)}  ({entry.get('reason')})")
+    if summary.final_text.strip():
+        write(f"Final answer: {_shorten(summary.final_text, 2000)}")
+    write(f"Transcript: {_display(summary.transcript)} (ksi orchestrate show {summary.session})")
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# sessions, show
+
+
+def sessions(registry: RegistryOption = None, json: JsonOption = False) -> None:
+    """List the orchestrator sessions of this registry, oldest first."""
+    from ksi_patterns.orchestrator.transcripts import list_sessions
+    from ksi_patterns.registry import open_registry
+
+    found = list_sessions(open_registry(registry).store.state_dir)
+    if json:
+        output.print_json([info.to_json() for info in found])
+        return
+    if not found:
+        output.note("No sessions yet; start one with `ksi orchestrate run PATTERN --task TEXT`.")
+        return
+    rows = [["ID", "PATTERN", "BACKEND", "STARTED", "TURNS", "EVENTS", "STATUS"]]
+    for info in found:
+        rows.append(
+            [
+                info.id,
+                info.pattern or "?",
+                info.backend or "?",
+                (info.started or "?")[:19].replace("T", " "),
+                str(info.turns),
+                str(info.events),
+                info.status + (f" ({info.stop_reason})" if info.stop_reason else ""),
+            ]
+        )
+    output.columns(rows)
+
+
+def show(
+    session_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A session id, a unique prefix of one, or 'last'.")
+    ],
+    registry: RegistryOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Replay a session's transcript: turns, tool calls, events, decisions, the end."""
+    from ksi_patterns.orchestrator.transcripts import find_session, iter_lines, read_records
+    from ksi_patterns.registry import open_registry
+
+    path = find_session(open_registry(registry).store.state_dir, session_id)
+    records = read_records(path)
+    if json:
+        output.print_json(records)
+        return
+    for line in iter_lines(records):
+        output.plain_text(line)
+
+
+# ---------------------------------------------------------------------------------------------
+# ksi pattern lint
+
+
+def lint(
+    names: Annotated[
+        list[str],
+        typer.Argument(metavar="NAME...", help="Patterns (names or .yaml files) to check."),
+    ],
+    ref: Annotated[
+        str | None,
+        typer.Option(
+            help="Check the patterns at this revision (default: the working tree, else HEAD).",
+            show_default=False,
+        ),
+    ] = None,
+    registry: RegistryOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Check a pattern's strategy DSL: lines that cannot be parsed, bad conditions, and events
+    no handler receives (exit 1 when anything is reported)."""
+    from ksi_patterns.orchestrator.lint import handled_patterns, lint_text
+    from ksi_patterns.registry import open_registry
+
+    found = open_registry(registry)
+    handled = handled_patterns(found)
+    reports: list[LintReport] = []
+    for name in names:
+        path, text, stem = _lint_source(found, name, ref)
+        reports.append(lint_text(text, path, stem, handled))
+    problems = sum(len(report.findings) for report in reports)
+    if json:
+        output.print_json(
+            {"clean": problems == 0, "patterns": [report.to_json() for report in reports]}
+        )
+    else:
+        for report in reports:
+            for finding in report.findings:
+                output.plain_text(str(finding))
+            if not report.has_strategy:
+                output.note(f"{report.name}: no orchestration_logic.strategy to check")
+            elif not report.findings:
+                output.note(
+                    f"{report.name}: clean ({len(report.events)} event(s), all handled; "
+                    f"{report.interpretive} interpretive line(s) left to the orchestrator)"
+                )
+            else:
+                output.note(f"{report.name}: {len(report.findings)} problem(s)")
+    raise typer.Exit(1 if problems else 0)
+
+
+def _lint_source(registry: Registry, name: str, ref: str | None) -> tuple[str, str, str]:
+    """(path to show, text, pattern name) of what `name` designates."""
+    from ksi_patterns.documents import decode
+    from ksi_patterns.errors import NotFoundError
+    from ksi_patterns.model import check_name
+
+    as_path = Path(name)
+    if name.endswith((".yaml", ".yml")) or os.sep in name:
+        if not as_path.is_file():
+            raise NotFoundError(f"{name}: no such file")
+        return name, decode(as_path.read_bytes(), name), as_path.stem
+    check_name(name)
+    root = registry.store.root
+    if ref is None and root is not None:
+        try:
+            relative = registry.find(name, folder="orchestrations")
+        except NotFoundError:
+            relative = f"orchestrations/{name}.yaml"
+        on_disk = root / relative
+        if on_disk.is_file():
+            return _display(on_disk), decode(on_disk.read_bytes(), relative), name
+    relative = registry.find(name, ref or "HEAD", folder="orchestrations")
+    shown = relative if ref is None else f"{relative}@{ref}"
+    return shown, decode(registry.read(relative, ref or "HEAD"), shown), name
