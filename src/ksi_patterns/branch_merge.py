@@ -128,7 +128,11 @@ def _resolve_file(
         return _data(repo, ours.id), [Conflict((), "binary", None, None, None)], None
     if path.endswith((".yaml", ".yml")):
         result = merge(
-            base_text, ours_text, theirs_text, labels=(labels.ours, labels.base, labels.theirs)
+            base_text,
+            ours_text,
+            theirs_text,
+            path_hint=path,
+            labels=(labels.ours, labels.base, labels.theirs),
         )
         return result.text.encode(), list(result.conflicts), result.fallback
     text, conflicts = merge_texts(base_text, ours_text, theirs_text, labels)
@@ -148,7 +152,9 @@ def run_driver(
     )
     name = pathname or current.name
     if name.endswith((".yaml", ".yml")):
-        result = merge(base_text, ours_text, theirs_text, labels=("ours", "base", "theirs"))
+        result = merge(
+            base_text, ours_text, theirs_text, path_hint=name, labels=("ours", "base", "theirs")
+        )
         text, conflicts, fallback = result.text, result.conflicts, result.fallback
     else:
         text, conflicts = merge_texts(base_text, ours_text, theirs_text, Labels())
