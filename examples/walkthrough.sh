@@ -71,4 +71,23 @@ run git log --oneline --graph -6
 run ksi pattern show adaptive_tournament_v2 --json | python3 -c "import json, sys; d = json.load(sys.stdin); print('runs', d['performance']['runs'], 'success_rate', d['performance']['success_rate'], 'merges', [m['from'] for m in d['lineage']['merges']])"
 run ksi pattern lineage adaptive_tournament_v2
 
+say "Share the team registry: a bare remote, a push, and a teammate's clone of it."
+git init -q --bare "$work/remote.git"
+run ksi registry remote add origin "$work/remote.git"
+run ksi registry push origin
+run ksi registry clone "$work/remote.git" "$work/teammate"
+
+say "Both work on adaptive_tournament_v2 at once; sync and pull merge the pattern and its decision log."
+run ksi pattern track-decision adaptive_tournament_v2 -R "$work/teammate" \
+    --decision added_swiss_round --context round=4 --outcome fewer_ties --confidence 0.8
+sed -i 's/  runs: 48$/  runs: 49/' "$work/teammate/orchestrations/adaptive_tournament_v2.yaml"
+git -C "$work/teammate" commit -q -am "adaptive_tournament_v2: another run"
+run ksi registry sync -R "$work/teammate"
+run ksi pattern track-decision adaptive_tournament_v2 \
+    --decision shortened_rounds --context avg_response=30 --outcome faster_runs --confidence 0.7
+run ksi registry pull origin
+run git log --oneline --graph -5
+run ksi pattern decisions adaptive_tournament_v2 --json | python3 -c "import json, sys; print('newest decisions:', sorted(d['decision'] for d in json.load(sys.stdin)[-2:]))"
+run ksi pattern show adaptive_tournament_v2 --json | python3 -c "import json, sys; print('runs', json.load(sys.stdin)['performance']['runs'])"
+
 say "Done. Everything above ran in $work (removed on exit)."

@@ -475,3 +475,53 @@ def test_pre_commit_hook_and_ci_examples_say_what_they_should() -> None:
         (REPO_ROOT / "examples" / "ci" / "pre-commit-config.yaml").read_bytes(), "config"
     )
     assert [h["id"] for r in config["repos"] for h in r["hooks"]] == ["ksi-validate"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.phases: dict[str, tuple[int, int]] = {}
+
+    def progress(self, phase: str, done: int, total: int, nbytes: int) -> None:
+        self.phases[phase] = (done, total)
+
+
+def test_fetch_and_push_report_progress_to_a_listener(served: Shared, run: RunFn) -> None:
+    from ksi_patterns.remotes import branch_refspecs, fetch, push
+    from ksi_patterns.store import Store
+
+    alice, bob = clone(run, served, "alice"), clone(run, served, "bob")
+    for number in range(30):
+        (alice / "orchestrations" / f"note_{number}.txt").write_text(f"note {number}\n")
+    commit_all(alice, "notes")
+    pushed = Recorder()
+    store = Store.open(alice)
+    result = push(store, branch_refspecs(store, ["main"]), "origin", pushed)
+    assert result.ok and "Writing objects" in pushed.phases
+    done, total = pushed.phases["Writing objects"]
+    assert done == total > 30
+    fetched = Recorder()
+    fetch(Store.open(bob), "origin", fetched)
+    done, total = fetched.phases["Receiving objects"]
+    assert done == total > 30
+
+
+def test_progress_bars_render_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from ksi_patterns.cli.sync_cmd import _Bars, progress_bars
+
+    screen = io.StringIO()
+    with progress_bars(Console(file=screen, force_terminal=True, width=100)) as progress:
+        bars = _Bars(progress)
+        bars.progress("Receiving objects", 0, 0, 0)
+        bars.progress("Receiving objects", 5, 10, 2048)
+        bars.progress("Resolving deltas", 3, 3, 0)
+        progress.refresh()
+        shown = screen.getvalue()
+    assert "Receiving objects" in shown and "5/10" in shown and "2 KiB" in shown

@@ -15,6 +15,7 @@ from ksi_patterns.cli.options import JsonOption, RegistryOption
 from ksi_patterns.errors import EXIT_FOUND
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
 
     from ksi_patterns.remotes import PushResult
@@ -37,28 +38,33 @@ class _Bars:
     def progress(self, phase: str, done: int, total: int, nbytes: int) -> None:
         task = self._tasks.get(phase)
         if task is None:
-            task = self._tasks[phase] = self._progress.add_task(phase, total=total or None)
+            task = self._progress.add_task(phase, total=total or None, size="")
+            self._tasks[phase] = task
         size = f"{nbytes / 1024:,.0f} KiB" if nbytes else ""
         self._progress.update(task, completed=done, total=total or None, size=size)
 
 
-@contextlib.contextmanager
-def _listener() -> Iterator[_Bars | None]:
-    """Progress bars on a terminal; nothing when stderr is piped."""
-    if not sys.stderr.isatty():
-        yield None
-        return
+def progress_bars(console: Console) -> Progress:
+    """The bars transfers show: phase, bar, objects done of total, bytes received or sent."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    bars = Progress(
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[size]}"),
-        console=output.stderr(),
+        console=console,
         transient=True,
     )
-    with bars:
+
+
+@contextlib.contextmanager
+def _listener() -> Iterator[_Bars | None]:
+    """Progress bars on a terminal (stderr); nothing when stderr is piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with progress_bars(output.stderr()) as bars:
         yield _Bars(bars)
 
 
