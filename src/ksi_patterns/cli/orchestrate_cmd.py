@@ -136,7 +136,9 @@ def run(
     if json:
         output.print_json(summary.to_json())
     else:
-        _print_summary(summary, found)
+        _print_summary(summary)
+    for warning in summary.warnings:
+        output.note(f"warning: {warning}")
 
 
 def _stderr_is_terminal() -> bool:
@@ -251,7 +253,7 @@ class LiveView:
 # The summary
 
 
-def _print_summary(summary: Summary, registry: Registry) -> None:
+def _print_summary(summary: Summary) -> None:
     write = output.plain_text
     model = f", {summary.model}" if summary.model else ""
     write(
@@ -284,7 +286,7 @@ def _print_summary(summary: Summary, registry: Registry) -> None:
         commit = f", commit {decision.commit[:10]}" if decision.commit else ""
         write(f"  {decision.decision}{confidence} on {decision.pattern}{commit}")
     if summary.skipped:
-        write(f"DSL lines not carried out: {len(summary.skipped)}")
+        write(f"DSL lines not carried out ({summary.pattern_path}): {len(summary.skipped)}")
         for entry in summary.skipped:
             line = entry.get("line")
             write(f"  line {line}: {_shorten(str(entry.get('text')), 60)}  ({entry.get('reason')})")

@@ -11,6 +11,7 @@ pieces of tool input). The service's failures become one-line BackendErrors.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import anthropic
@@ -137,6 +138,15 @@ class AnthropicBackend:
             messages.append({"role": "user", "content": list(results)})
 
     def _ask(self, agent: Agent, messages: list[MessageParam], max_tokens: int) -> Response:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return self._request(agent, messages, max_tokens)
+            finally:
+                for warning in caught:  # e.g. the SDK's notice that a model is deprecated
+                    self.session.warn(_one_line(str(warning.message)))
+
+    def _request(self, agent: Agent, messages: list[MessageParam], max_tokens: int) -> Response:
         try:
             if self.stream:
                 return self._streamed(agent, messages, max_tokens)

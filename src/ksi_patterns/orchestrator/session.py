@@ -222,11 +222,14 @@ class Summary:
     final_text: str
     transcript: Path
     message: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    pattern_path: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "session": self.session,
             "pattern": self.pattern,
+            "pattern_path": self.pattern_path,
             "backend": self.backend,
             "model": self.model,
             "profile": self.profile,
@@ -248,6 +251,7 @@ class Summary:
             "final_text": self.final_text,
             "transcript": str(self.transcript),
             "message": self.message,
+            "warnings": self.warnings,
         }
 
 
@@ -298,6 +302,7 @@ class Session:
         self.decisions: list[Decision] = []
         self.agents: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
+        self.warnings: list[str] = []
         self._spawned = 0
         self._local = threading.local()
         self._fatal: BaseException | None = None
@@ -333,6 +338,12 @@ class Session:
         for observer in self.observers:
             observer(written)
 
+    def warn(self, message: str) -> None:
+        """A warning worth showing once (the SDK's deprecation notice of a model, say)."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+            self.record("warning", message=message)
+
     def skip(self, line: int | None, text: str, reason: str, **fields: Any) -> None:
         """A DSL line the simulator did not carry out, and why."""
         entry = {"line": line, "text": text, "reason": reason, **fields}
@@ -343,16 +354,22 @@ class Session:
 
     def _load(self) -> tuple[str, str]:
         """The pattern's file and text, its resolved document, and the orchestrator's prompt."""
-        from ksi_patterns.documents import load_plain
+        from ksi_patterns.documents import decode, load_plain
         from ksi_patterns.resolve import resolve
 
         registry = self.registry
         lookup = registry.lookup()
-        self.pattern_path = registry.find(self.pattern, folder="orchestrations")
-        self.pattern_text = registry.read(self.pattern_path).decode("utf-8")
+        self.pattern_path = registry.find(self.pattern)
+        self.pattern_text = decode(registry.read(self.pattern_path), self.pattern_path)
         document = load_plain(self.pattern_text, self.pattern_path)
-        if not isinstance(document, dict) or document.get("type") not in (None, "orchestration"):
-            raise UsageError(f"{self.pattern!r} is not an orchestration pattern")
+        kind = document.get("type") if isinstance(document, dict) else None
+        if not self.pattern_path.startswith("orchestrations/") or kind not in (
+            None,
+            "orchestration",
+        ):
+            raise UsageError(
+                f"{self.pattern!r} ({self.pattern_path}) is not an orchestration pattern"
+            )
         self.pattern_document = resolve(self.pattern, lookup)
         profile_text = prompts.profile_prompt(self.profile, lookup)
         system = prompts.orchestrator_prompt(
@@ -470,6 +487,8 @@ class Session:
             final_text=orchestrator.final_text,
             transcript=self.transcript_path,
             message=message,
+            warnings=self.warnings,
+            pattern_path=self.pattern_path,
         )
         self.record(
             "session_end",

@@ -270,6 +270,8 @@ def _describe(record: dict[str, Any]) -> Iterator[str]:
         yield f"{prefix}line {get('line')}: AWAIT {get('target')}: {get('note')}"
     elif kind == "error":
         yield f"{prefix}error: {get('message')}"
+    elif kind == "warning":
+        yield f"{prefix}warning: {get('message')}"
     elif kind == "session_end":
         message = f", {get('message')}" if get("message") else ""
         yield f"{prefix}session {get('status')}: stop {get('stop_reason')}{message}"
