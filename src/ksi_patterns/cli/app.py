@@ -9,6 +9,7 @@ import typer
 from ksi_patterns import __version__
 from ksi_patterns.cli import (
     diff_cmd,
+    event_cmd,
     evolution_cmd,
     lineage_cmd,
     merge_cmd,
@@ -61,6 +62,14 @@ app.add_typer(orchestrate_app, name="orchestrate")
 orchestrate_app.command("run")(orchestrate_cmd.run)
 orchestrate_app.command("sessions")(orchestrate_cmd.sessions)
 orchestrate_app.command("show")(orchestrate_cmd.show)
+event_app = typer.Typer(
+    help="Events: emit one through the registry's handlers, read the log, list handlers.",
+    no_args_is_help=True,
+)
+app.add_typer(event_app, name="event")
+event_app.command("emit")(event_cmd.emit)
+event_app.command("log")(event_cmd.log)
+event_app.command("handlers")(event_cmd.handlers)
 
 remote_app = typer.Typer(help="Remotes the registry is shared through.", no_args_is_help=True)
 registry_app.add_typer(remote_app, name="remote")
