@@ -300,8 +300,9 @@ def test_clone_installs_the_merge_driver_and_plain_git_merges_structurally(
     bare = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=master", bare], check=True)
     assert run("registry", "remote", "add", "origin", bare, "-R", registry_dir).exit_code == 0
-    pushed = run("registry", "push", "origin", "-R", registry_dir)
+    pushed = run("registry", "sync", "origin", "-R", registry_dir)  # nothing to pull yet
     assert pushed.exit_code == 0, pushed
+    assert "origin has no branch main yet: nothing to pull." in pushed.stdout
     assert "Pushed main to origin" in pushed.stdout
     assert git(registry_dir, "config", "branch.main.remote").strip() == "origin"
 

@@ -119,7 +119,7 @@ def _tip(store: Store, branch: str) -> pygit2.Commit | None:
     return ref.peel(pygit2.Commit) if ref is not None else None
 
 
-def _changed_paths(repo: pygit2.Repository, old: pygit2.Commit, new: pygit2.Commit) -> list[str]:
+def _changed_paths(old: pygit2.Commit, new: pygit2.Commit) -> list[str]:
     paths: set[str] = set()
     for delta in old.tree.diff_to_tree(new.tree).deltas:
         paths.update(p for p in (delta.old_file.path, delta.new_file.path) if p)
@@ -161,7 +161,7 @@ def pull(
     if ours is not None and (ours.id == theirs.id or store.repo.descendant_of(ours.id, theirs.id)):
         result.action, result.new = "up-to-date", result.old
         return result
-    changed = _changed_paths(store.repo, ours, theirs) if ours is not None else []
+    changed = _changed_paths(ours, theirs) if ours is not None else []
     _refuse_local_changes(store, target, changed)
     if ours is None or store.repo.descendant_of(theirs.id, ours.id):
         return _fast_forward(store, result, ours, theirs)
@@ -195,7 +195,7 @@ def _fast_forward(
             ours = now
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
             continue
-        paths = _changed_paths(repo, ours, theirs) if ours is not None else store.list_files(theirs)
+        paths = _changed_paths(ours, theirs) if ours is not None else store.list_files(theirs)
         result.action, result.new, result.changed = "fast-forward", str(theirs.id), paths
         if store.current_branch == result.branch:
             result.skipped_worktree = store.refresh_worktree(paths, ours, theirs)
