@@ -380,15 +380,15 @@ def lint(
 ) -> None:
     """Check a pattern's strategy DSL: lines that cannot be parsed, bad conditions, and events
     no handler receives (exit 1 when anything is reported)."""
-    from ksi_patterns.orchestrator.lint import handled_patterns, lint_text
+    from ksi_patterns.orchestrator.lint import known_events, lint_text
     from ksi_patterns.registry import open_registry
 
     found = open_registry(registry)
-    handled = handled_patterns(found)
+    is_known = known_events(found)
     reports: list[LintReport] = []
     for name in names:
         path, text, stem = _lint_source(found, name, ref)
-        reports.append(lint_text(text, path, stem, handled))
+        reports.append(lint_text(text, path, stem, is_known))
     problems = sum(len(report.findings) for report in reports)
     if json:
         output.print_json(

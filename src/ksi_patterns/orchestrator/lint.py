@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.errors import Position
@@ -65,40 +64,27 @@ class LintReport:
         }
 
 
-def handled_patterns(registry: Registry) -> list[str]:
-    """The event patterns a session's bus has handlers for (wildcards as registered)."""
+def known_events(registry: Registry) -> Callable[[str], bool]:
+    """Whether an event has a handler on a bus built as a session builds it."""
     from ksi_patterns.events import EventBus
     from ksi_patterns.handlers import load_plugins, register_composition_handlers
 
-    class _Recording(EventBus):
-        def __init__(self) -> None:
-            super().__init__()
-            self.patterns: list[str] = []
-
-        def on(
-            self,
-            pattern: str,
-            handler: Callable[[Any, EventBus], Any],
-            *,
-            name: str | None = None,
-        ) -> None:
-            self.patterns.append(pattern)
-            super().on(pattern, handler, name=name)
-
-    bus = _Recording()
+    bus = EventBus()
     try:
         register_composition_handlers(bus, registry)
         load_plugins(bus)
+        for event in SESSION_HANDLERS:
+            bus.on(event, _session_handler, name=f"orchestrator:{event}")
     finally:
         bus.close()
-    return [*bus.patterns, *SESSION_HANDLERS]
+    return lambda event: bool(bus.handlers_for(event))
 
 
-def is_handled(event: str, patterns: list[str]) -> bool:
-    return any(event == pattern or fnmatchcase(event, pattern) for pattern in patterns)
+def _session_handler(event: Any, bus: Any) -> None:  # stands in for the session's own handler
+    return None
 
 
-def lint_text(text: str, path: str, name: str, handled: list[str]) -> LintReport:
+def lint_text(text: str, path: str, name: str, is_known: Callable[[str], bool]) -> LintReport:
     from ksi_patterns.conditions import ConditionError, check
     from ksi_patterns.documents import load_plain
 
@@ -149,7 +135,7 @@ def lint_text(text: str, path: str, name: str, handled: list[str]) -> LintReport
     for event, at in strategy.events():
         mentions.setdefault(event, []).append(at)
     for event, places in mentions.items():
-        if is_handled(event, handled):
+        if is_known(event):
             continue
         at = places[0]
         more = f" (and {len(places) - 1} more line(s))" if len(places) > 1 else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ksi_patterns.errors import UsageError
+from ksi_patterns.errors import NotFoundError, UsageError
 from ksi_patterns.orchestrator.dsl import strategy_of
 from ksi_patterns.resolve import Lookup, resolve
 
@@ -49,6 +49,8 @@ EMIT_EVENT_TOOL: dict[str, Any] = {
 def profile_prompt(profile: str, lookup: Lookup) -> str:
     """The profile's instructions: its own `prompt`, then its components' inline prompts in
     order, after resolving `extends` (a component replaces its parent's namesake in place)."""
+    if lookup(profile) is None:
+        raise NotFoundError(f"no profile named {profile!r}")
     resolved = resolve(profile, lookup)
     if resolved.get("type") not in (None, "profile"):
         raise UsageError(f"{profile!r} is a {resolved.get('type')}, not a profile")

@@ -523,6 +523,8 @@ class Session:
             stack.append(agent)
         try:
             emission = self.bus.emit(event, dict(data), delay=delay, condition=condition)
+        except SessionError:
+            raise
         except KsiError as err:  # a bad condition, a refused event name
             self.errors += 1
             fields: dict[str, Any] = {"event": event, "data": dict(data), "emitted": False}
@@ -549,6 +551,7 @@ class Session:
             "data": emission.event.data,
             "emitted": emission.emitted,
             "scheduled": emission.scheduled,
+            "outcome": emission.outcome,
             "reason": emission.reason,
             "results": emission.results,
             "is_error": outcome.is_error,
@@ -566,17 +569,22 @@ class Session:
 
     @staticmethod
     def _outcome(emission: Emission) -> ToolOutcome:
-        failed = any(_is_failure(result) for result in emission.results)
+        """The tool result: the emission as JSON; an error when the event was refused, its
+        condition could not be evaluated, or a handler failed."""
+        from ksi_patterns.events import CONDITION_ERROR, REFUSED
+
         content: dict[str, Any] = {
             "event": emission.event.name,
             "id": emission.event.id,
             "emitted": emission.emitted,
             "scheduled": emission.scheduled,
+            "outcome": emission.outcome,
             "reason": emission.reason,
             "results": emission.results,
         }
-        if emission.reason and _is_condition_error(emission.reason):
-            failed = True
+        if emission.error:
+            content["error"] = emission.error
+        failed = emission.outcome in (CONDITION_ERROR, REFUSED) or bool(emission.failed)
         return ToolOutcome(content, failed)
 
     def _decision(self, agent: Agent, emission: Emission) -> None:
@@ -690,13 +698,7 @@ class Session:
 
 
 def _is_failure(result: Any) -> bool:
-    return isinstance(result, dict) and (
-        result.get("ok") is False or "error" in result or result.get("status") == "error"
-    )
-
-
-def _is_condition_error(reason: str) -> bool:
-    return reason.startswith(("condition error", "error")) or "unknown variable" in reason
+    return isinstance(result, dict) and result.get("ok") is False
 
 
 def _find_key(value: Any, keys: tuple[str, ...]) -> Any:

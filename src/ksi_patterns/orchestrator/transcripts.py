@@ -31,8 +31,9 @@ def now() -> str:
 
 
 def new_session_id() -> str:
-    """Sortable by start time and unique: 20251125T101500Z-3f9a1c."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    """Sortable by start time (to the millisecond) and unique: 20251125T101500.123Z-3f9a1c."""
+    moment = datetime.now(UTC)
+    return f"{moment:%Y%m%dT%H%M%S}.{moment.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 def sessions_dir(state_dir: Path) -> Path:
@@ -240,6 +241,8 @@ def _describe(record: dict[str, Any]) -> Iterator[str]:
         yield f"{prefix}{who}tool call refused: {get('message')}"
     elif kind == "event":
         state = "emitted" if get("emitted") else f"not emitted ({get('reason')})"
+        if get("emitted") and get("outcome") == "no handler":
+            state = "emitted (no handler)"
         if get("scheduled"):
             state = "scheduled"
         if get("is_error"):
