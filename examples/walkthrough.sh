@@ -90,4 +90,16 @@ run git log --oneline --graph -5
 run ksi pattern decisions adaptive_tournament_v2 --json | python3 -c "import json, sys; print('newest decisions:', sorted(d['decision'] for d in json.load(sys.stdin)[-2:]))"
 run ksi pattern show adaptive_tournament_v2 --json | python3 -c "import json, sys; print('runs', json.load(sys.stdin)['performance']['runs'])"
 
+say "An orchestrator session, simulated offline: the strategy's DSL against given metrics, through the event bus."
+run ksi orchestrate run adaptive_tournament_v2 --backend simulate --task "Evaluate 8 prompts competitively" \
+    --metrics 'abilities=[1,5,9]' --metrics timeout_rate=35% --metrics all_scores_similar=true \
+    --metrics avg_response=20 --metrics current_timeout=60 --metrics judge_disagreement=0.1 \
+    --metrics improved_over_baseline=false
+run ksi orchestrate sessions
+run ksi pattern decisions adaptive_tournament_v2 --json | python3 -c "import json, sys; print('tracked by the session:', [d['decision'] for d in json.load(sys.stdin)[-2:]])"
+run git log --oneline -2
+run ksi orchestrate show last | grep -E "\[orchestrator\] (turn|event|decision)" | sed -n 1,12p
+say "Lint the DSL: unparseable lines and events no handler receives (this pattern's domain events: warnings, exit 1)."
+run ksi pattern lint adaptive_tournament_v2 || true
+
 say "Done. Everything above ran in $work (removed on exit)."
