@@ -1,16 +1,29 @@
-"""What the registry holds, as rows: the listing behind `ksi pattern list`."""
+"""What the registry holds, as rows: the listing behind `ksi pattern list`, and the catalog of
+document records (through the index cache) behind `ksi pattern discover` and `select`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ksi_patterns.documents import load_plain
 from ksi_patterns.errors import InputError
 from ksi_patterns.model import extends_of, lineage_of, stem, tags_of
 from ksi_patterns.registry import Registry
 from ksi_patterns.schema import DocumentKind, kind_of
+
+if TYPE_CHECKING:
+    from ksi_patterns.filters import Condition
+    from ksi_patterns.index_cache import IndexCache
+    from ksi_patterns.records import Record
+
+T = TypeVar("T")
+Warn = Callable[[str], None]
+DISCOVERABLE = ("orchestration", "profile")
+# The cache keeps every version it has seen; past twice the documents at hand plus this many
+# rows it is removed after the run (the next run builds it afresh).
+STALE_ROWS = 5000
 
 
 @dataclass(frozen=True)
@@ -79,3 +92,293 @@ def entries(
             continue
         found.append(entry)
     return sorted(found, key=lambda e: (e.kind != "orchestration", e.kind, e.name, e.path))
+
+
+# ---------------------------------------------------------------------------------------------
+# The catalog: every document blob at some refs, as records (discover, select)
+
+
+@dataclass(slots=True)
+class Located:
+    """A document blob and where it is: (ref, path) pairs, the first one shown."""
+
+    record: Record
+    locations: list[tuple[str, str]]
+
+    @property
+    def path(self) -> str:
+        return self.locations[0][1]
+
+    @property
+    def name(self) -> str:
+        return self.record.name or stem(self.path)
+
+    @property
+    def refs(self) -> list[str]:
+        return list(dict.fromkeys(ref for ref, _path in self.locations))
+
+
+@dataclass
+class Catalog:
+    """The records of the documents at `refs`, read through the index cache when there is one.
+
+    Records come from the cache by blob id; blobs it lacks are parsed from git (and cached).
+    Documents and term counts of cached records are fetched on demand, in batches.
+    """
+
+    registry: Registry
+    refs: list[str]
+    located: list[Located]
+    cache: IndexCache | None = None
+    warnings: list[str] = field(default_factory=list)
+    oversized: bool = False  # the cache holds mostly old versions: start it afresh
+
+    @classmethod
+    def load(cls, registry: Registry, refs: Sequence[str], cache: IndexCache | None) -> Catalog:
+        """The documents under orchestrations/ and profiles/ at `refs` (as document_paths
+        lists them). A folder tree the cache has listed costs one row; any other is walked,
+        its blobs looked up in the cache, the rest parsed from git, and all of it cached."""
+        import pygit2
+
+        from ksi_patterns.model import DOCUMENT_DIRS
+        from ksi_patterns.records import record_of
+
+        store = registry.store
+        folders: list[tuple[str, str, str]] = []  # (ref, folder, tree id)
+        for ref in refs:
+            root = store.resolve(ref).tree
+            for folder in DOCUMENT_DIRS:
+                sub = root[folder] if folder in root else None  # noqa: SIM401 (a Tree, no .get)
+                if isinstance(sub, pygit2.Tree):
+                    folders.append((ref, folder, str(sub.id)))
+        trees = list(dict.fromkeys(tree for _ref, _folder, tree in folders))
+        listed = cache.listings(trees) if cache is not None else {}
+
+        walked: dict[str, list[tuple[str, str]]] = {}  # tree id -> (path, blob)
+        for ref, folder, tree in folders:
+            if tree not in listed and tree not in walked:
+                walked[tree] = [
+                    (path, blob)
+                    for path, blob in store.list_blobs(ref, under=folder)
+                    if path.endswith((".yaml", ".yml"))
+                ]
+        first_path = {blob: path for entries in walked.values() for path, blob in reversed(entries)}
+        records = cache.lookup(list(first_path)) if cache is not None and first_path else {}
+        parsed = [
+            record_of(blob, store.repo[blob].read_raw(), path)
+            for blob, path in first_path.items()
+            if blob not in records
+        ]
+        records.update((record.blob, record) for record in parsed)
+        fresh = {
+            tree: [(path, records[blob]) for path, blob in entries]
+            for tree, entries in walked.items()
+        }
+        catalog = cls(registry, list(refs), [], cache)
+        stored = cache is not None and bool(fresh) and cache.store(parsed, fresh)
+        listed.update(fresh)
+
+        by_blob: dict[str, Located] = {}
+        for ref, _folder, tree in folders:
+            for path, record in listed[tree]:
+                if record.error is not None:
+                    catalog.warnings.append(f"warning: skipped {record.input_error(path)}")
+                    continue
+                known = by_blob.get(record.blob)
+                if known is None:
+                    by_blob[record.blob] = Located(record, [(ref, path)])
+                else:
+                    known.locations.append((ref, path))
+        catalog.located = list(by_blob.values())
+        if stored and parsed and cache is not None:
+            blobs = {record.blob for entries in listed.values() for _path, record in entries}
+            catalog.oversized = cache.size() > 2 * len(blobs) + STALE_ROWS
+        catalog.warnings = list(dict.fromkeys(catalog.warnings))
+        return catalog
+
+    def of_kind(self, *kinds: str) -> list[Located]:
+        return [item for item in self.located if item.record.kind in kinds]
+
+    def documents(self, items: Sequence[Located], keys: Iterable[str]) -> dict[str, Any]:
+        """blob -> the document of each item, for filters on paths starting with `keys`:
+        whole when parsed in this run, cut down to those keys when read from the cache."""
+        found: dict[str, Any] = {}
+        cached: dict[int, str] = {}
+        for item in items:
+            record = item.record
+            if record.document is not None or record.cache_id is None:
+                found[record.blob] = record.document
+            else:
+                cached[record.cache_id] = record.blob
+        if cached:
+            assert self.cache is not None
+            for cache_id, document in self.cache.fields(list(cached), keys).items():
+                found[cached[cache_id]] = document
+        return found
+
+    def term_frequencies(
+        self, items: Sequence[Located], terms: Sequence[str]
+    ) -> dict[str, dict[str, int]]:
+        """blob -> {term: weighted tf} over `terms`, for every item."""
+        found: dict[str, dict[str, int]] = {}
+        cached: dict[int, str] = {}
+        for item in items:
+            record = item.record
+            if record.terms is not None:
+                found[record.blob] = {t: record.terms[t] for t in terms if t in record.terms}
+            elif record.cache_id is not None:
+                cached[record.cache_id] = record.blob
+        if cached:
+            assert self.cache is not None
+            by_id = self.cache.term_frequencies(list(cached), terms)
+            for cache_id, blob in cached.items():
+                found[blob] = by_id.get(cache_id, {})
+        return found
+
+
+def _open_cache(registry: Registry, notes: list[str]) -> IndexCache | None:
+    from ksi_patterns.index_cache import CacheUnusable, IndexCache
+
+    try:
+        cache = IndexCache.open(registry.store.state_dir)
+    except (CacheUnusable, OSError):  # busy, or a read-only repository: go without
+        return None
+    if cache.rebuilt:
+        notes.append(f"warning: {cache.rebuilt}: rebuilt it")
+    return cache
+
+
+def with_catalog(
+    registry: Registry,
+    refs: Sequence[str],
+    work: Callable[[Catalog], T],
+    warn: Warn,
+    *,
+    use_cache: bool = True,
+) -> T:
+    """`work(catalog)` over the documents at `refs`, the result the same with or without cache.
+
+    A damaged cache is discarded and the work done again on a rebuilt one (then without one);
+    a busy cache is left alone and the work done without it. Warnings (unreadable documents,
+    a rebuilt cache) go to `warn` once the work has succeeded.
+    """
+    from ksi_patterns.index_cache import CacheCorrupt, CacheUnusable
+
+    notes: list[str] = []
+    for attempt in range(3):
+        cache = _open_cache(registry, notes) if use_cache and attempt < 2 else None
+        try:
+            catalog = Catalog.load(registry, refs, cache)
+            result = work(catalog)
+        except CacheCorrupt as err:
+            if cache is not None:
+                cache.discard()
+            notes.append(f"warning: {err}: rebuilding it")
+            continue
+        except CacheUnusable:
+            use_cache = False
+            continue
+        finally:
+            if cache is not None:
+                cache.close()
+        if cache is not None and catalog.oversized:
+            cache.discard()
+        for note in [*notes, *catalog.warnings]:
+            warn(note)
+        return result
+    raise AssertionError("unreachable: the last attempt runs without a cache")
+
+
+def branch_refs(registry: Registry) -> list[str]:
+    """Every local branch, the checked-out one first (HEAD when there is none)."""
+    current = registry.store.current_branch
+    branches = registry.store.branches()
+    ordered = ([current] if current in branches else []) + [b for b in branches if b != current]
+    return ordered or ["HEAD"]
+
+
+# ---------------------------------------------------------------------------------------------
+# discover
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: str | None = None
+    tags: tuple[str, ...] = ()
+    capabilities: tuple[str, ...] = ()
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class Found:
+    """One discover result: a document blob and every (ref, path) holding it."""
+
+    name: str
+    kind: str
+    version: str | None
+    description: str
+    tags: list[str]
+    capabilities: list[str]
+    path: str
+    blob: str
+    refs: list[str]
+    locations: list[dict[str, str]]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _found(item: Located) -> Found:
+    record = item.record
+    return Found(
+        name=item.name,
+        kind=record.kind or "",
+        version=record.version,
+        description=record.description,
+        tags=record.tags,
+        capabilities=record.capabilities,
+        path=item.path,
+        blob=record.blob,
+        refs=item.refs,
+        locations=[{"ref": ref, "path": path} for ref, path in item.locations],
+    )
+
+
+def discover(catalog: Catalog, query: Query) -> tuple[list[Found], list[str]]:
+    """Patterns and profiles meeting every part of `query`; also warnings for fields that no
+    document has (a typo in --where is then visible)."""
+    from ksi_patterns.filters import FieldSeen, has_field, matches
+
+    everything = catalog.of_kind(*DISCOVERABLE)
+    items = [item for item in everything if not query.kind or item.record.kind == query.kind]
+    if query.tags:
+        items = [item for item in items if set(query.tags) <= set(item.record.tags)]
+    if query.capabilities:
+        wanted = set(query.capabilities)
+        items = [item for item in items if wanted <= set(item.record.capabilities)]
+    warnings: list[str] = []
+    if query.conditions:
+        keys = {condition.path[0] for condition in query.conditions}
+        documents = catalog.documents(items, keys)
+        seen = FieldSeen()
+        items = [
+            item
+            for item in items
+            if all(
+                matches(c, documents[item.record.blob], item.name, seen) for c in query.conditions
+            )
+        ]
+        missing = seen.missing(query.conditions)
+        if missing:
+            paths = {c.field: c.path for c in query.conditions}
+            documents = catalog.documents(everything, {paths[f][0] for f in missing})
+            for item in everything:
+                document = documents[item.record.blob]
+                missing = [f for f in missing if not has_field(document, paths[f])]
+                if not missing:
+                    break
+            where = ", ".join(catalog.refs)
+            warnings += [f"warning: no document at {where} has the field {f!r}" for f in missing]
+    found = [_found(item) for item in items]
+    found.sort(key=lambda f: (f.kind != "orchestration", f.kind, f.name, f.path, f.refs))
+    return found, warnings

@@ -11,6 +11,7 @@ from ksi_patterns.cli import (
     diff_cmd,
     event_cmd,
     evolution_cmd,
+    find_cmd,
     lineage_cmd,
     merge_cmd,
     orchestrate_cmd,
@@ -50,6 +51,8 @@ pattern_app.command("diff")(diff_cmd.diff)
 pattern_app.command("lineage")(lineage_cmd.lineage)
 pattern_app.command("log")(lineage_cmd.log)
 pattern_app.command("merge")(merge_cmd.pattern_merge)
+pattern_app.command("discover")(find_cmd.discover)
+pattern_app.command("select")(find_cmd.select)
 pattern_app.command("track-decision")(evolution_cmd.track_decision)
 pattern_app.command("decisions")(evolution_cmd.decisions)
 pattern_app.command("learn")(evolution_cmd.learn)

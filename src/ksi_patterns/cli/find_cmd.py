@@ -1,0 +1,184 @@
+"""`ksi pattern discover` and `ksi pattern select`: finding patterns (DESIGN.md section 5)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ksi_patterns.cli import output
+from ksi_patterns.cli.options import JsonOption, RegistryOption
+
+if TYPE_CHECKING:
+    from ksi_patterns.catalog import Found
+    from ksi_patterns.ranking import Selection
+
+WHERE_HELP = (
+    "FIELD OP VALUE, OP one of > >= < <= == != in contains exists; e.g. "
+    "'performance.avg_score > 0.7', 'tags contains tournament', 'lineage.parent exists' "
+    "(repeatable, all must hold). FIELD is looked up at the top level, then under metadata."
+)
+FILTER_HELP = (
+    'The seed\'s metadata_filter as JSON: {"performance.avg_score": {">": 0.7}, '
+    '"tags": ["tournament"]}. A list means "contains all", a map holds operators, '
+    "anything else means equality."
+)
+
+
+def discover(
+    kind: Annotated[
+        str | None, typer.Option("--type", help="orchestration or profile.", show_default=False)
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Has this tag (repeatable, all must match).")
+    ] = None,
+    capability: Annotated[
+        list[str] | None,
+        typer.Option("--capability", help="Lists this in capabilities_required (repeatable)."),
+    ] = None,
+    where: Annotated[list[str] | None, typer.Option("--where", help=WHERE_HELP)] = None,
+    metadata_filter: Annotated[
+        str | None, typer.Option("--filter", help=FILTER_HELP, show_default=False)
+    ] = None,
+    ref: Annotated[str | None, typer.Option(help="Branch, tag or commit (default: HEAD).")] = None,
+    all_branches: Annotated[
+        bool,
+        typer.Option(
+            "--all-branches", help="Search every branch; a document on several is shown once."
+        ),
+    ] = False,
+    registry: RegistryOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Find patterns and profiles by type, tags, capabilities and any field."""
+    from ksi_patterns.catalog import Query, branch_refs, with_catalog
+    from ksi_patterns.catalog import discover as run_discover
+    from ksi_patterns.errors import UsageError
+    from ksi_patterns.filters import parse_metadata_filter, parse_where
+    from ksi_patterns.registry import open_registry
+
+    if kind not in (None, "orchestration", "profile"):
+        raise UsageError(f"unknown --type {kind!r}: use orchestration or profile")
+    if all_branches and ref is not None:
+        raise UsageError("give --ref or --all-branches, not both")
+    conditions = [parse_where(text) for text in where or []]
+    if metadata_filter is not None:
+        conditions += parse_metadata_filter(metadata_filter)
+    query = Query(kind, tuple(tag or ()), tuple(capability or ()), tuple(conditions))
+    opened = open_registry(registry)
+    refs = branch_refs(opened) if all_branches else [ref or "HEAD"]
+    rows, warnings = with_catalog(
+        opened, refs, lambda catalog: run_discover(catalog, query), output.note
+    )
+    for warning in warnings:
+        output.note(warning)
+    if json:
+        output.print_json([row.to_json() for row in rows])
+        return
+    if not rows:
+        output.note("No documents match.")
+        return
+    _discover_table(rows, all_branches)
+
+
+def _discover_table(rows: list[Found], all_branches: bool) -> None:
+    headers = ["NAME", "TYPE", "VERSION", "TAGS", "DESCRIPTION"]
+    if all_branches:
+        headers.insert(3, "BRANCHES")
+
+    def cells(row: Found, description: str) -> list[str]:
+        found = [row.name, row.kind, row.version or "", ", ".join(row.tags), description]
+        if all_branches:
+            found.insert(3, ", ".join(row.refs))
+        return found
+
+    if not sys.stdout.isatty():
+        output.columns([headers] + [cells(row, row.description) for row in rows])
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in headers:
+        table.add_column(column, no_wrap=column != "DESCRIPTION", overflow="ellipsis")
+    for row in rows:
+        text = row.description if len(row.description) <= 70 else row.description[:69] + "…"
+        table.add_row(*cells(row, text))
+    output.table_console().print(table)
+
+
+def select(
+    task: Annotated[
+        str, typer.Option("--task", help="What the pattern is for, in words.", show_default=False)
+    ],
+    require: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require",
+            help="KEY: a capability, a tag or a field the pattern must have; KEY=VALUE: a "
+            "field that must equal VALUE (repeatable).",
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many patterns to show.")] = 5,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Show each score component and its source.")
+    ] = False,
+    ref: Annotated[str, typer.Option(help="Branch, tag or commit.")] = "HEAD",
+    registry: RegistryOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Choose the orchestration patterns that best fit a task, best first, with reasons."""
+    from ksi_patterns.catalog import with_catalog
+    from ksi_patterns.ranking import parse_requirement
+    from ksi_patterns.ranking import select as run_select
+    from ksi_patterns.registry import open_registry
+
+    requirements = [parse_requirement(text) for text in require or []]
+    opened = open_registry(registry)
+    selection = with_catalog(
+        opened,
+        [ref],
+        lambda catalog: run_select(catalog, task, requirements, top),
+        output.note,
+    )
+    for note in selection.notes:
+        output.note(note)
+    if json:
+        output.print_json(selection.to_json())
+        return
+    if not selection.results:
+        output.note(
+            f"No pattern fits: {selection.eligible} of {selection.candidates} patterns meet "
+            "the requirements."
+        )
+        return
+    _selection_table(selection, explain)
+
+
+def _selection_table(selection: Selection, explain: bool) -> None:
+    from ksi_patterns.ranking import explain_lines
+
+    keys = ("relevance", "performance", "success", "freshness")
+    headers = ["RANK", "NAME", "SCORE", "RELEVANCE", "PERFORMANCE", "SUCCESS", "FRESHNESS"]
+    rows = [
+        [str(r.rank), r.item.name, f"{r.score:.3f}"]
+        + [f"{r.components[key]['value']:.2f}" for key in keys]
+        for r in selection.results
+    ]
+    if explain:
+        for ranked, row in zip(selection.results, rows, strict=True):
+            output.plain_text(f"{row[0]}. {row[1]}  score {row[2]}")
+            for line in explain_lines(ranked):
+                output.plain_text(f"   {line}")
+        return
+    if not sys.stdout.isatty():
+        output.columns([headers, *rows])
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in headers:
+        table.add_column(column, justify="left" if column == "NAME" else "right")
+    for row in rows:
+        table.add_row(*row)
+    output.table_console().print(table)
