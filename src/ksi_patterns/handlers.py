@@ -33,6 +33,7 @@ from ksi_patterns.events import Emission, Event, EventBus, json_safe
 if TYPE_CHECKING:
     from ksi_patterns.decisions import Tracked
     from ksi_patterns.lineage import Fork
+    from ksi_patterns.merging import Outcome
     from ksi_patterns.registry import Registry
 
 GROUP = "ksi_patterns.handlers"
@@ -116,8 +117,17 @@ def forked(done: Fork, reason: str) -> dict[str, Any]:
     }
 
 
-def merged(fork: str, into: str, branch: str, commit: str, source: str | None) -> dict[str, Any]:
-    return {"fork": fork, "into": into, "branch": branch, "commit": commit, "source": source}
+def merged(fork: str, outcome: Outcome) -> dict[str, Any]:
+    """What `composition:merged` carries, from the outcome of a pattern merge that committed."""
+    plan = outcome.plan
+    entry = plan.extra.get("entry") or {}
+    return {
+        "fork": fork,
+        "into": plan.extra.get("parent"),
+        "branch": plan.branch,
+        "commit": outcome.commit_id,
+        "source": entry.get("from"),
+    }
 
 
 def decision_tracked(done: Tracked) -> dict[str, Any]:
@@ -200,15 +210,10 @@ def _merge(registry: Registry, data: Mapping[str, Any], bus: EventBus) -> dict[s
             f"{plan.branch} moved while merging {fork} and the merge now conflicts: the "
             "conflicts were left in the working tree; finish with `ksi pattern merge --continue`"
         )
-    into = str(plan.extra.get("parent", request.into or ""))
-    source = plan.extra.get("entry", {}).get("from")
-    result = {
-        **merged(fork, into, plan.branch, outcome.commit_id or "", source),
-        "up_to_date": outcome.up_to_date,
-        "changed": sorted(plan.changes),
-    }
+    result = {**merged(fork, outcome), "up_to_date": outcome.up_to_date}
+    result["changed"] = sorted(plan.changes)
     if outcome.commit_id:
-        bus.emit("composition:merged", merged(fork, into, plan.branch, outcome.commit_id, source))
+        bus.emit("composition:merged", merged(fork, outcome))
     return result
 
 

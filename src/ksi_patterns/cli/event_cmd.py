@@ -127,11 +127,17 @@ def _data(text: str | None) -> dict[str, Any]:
     return value
 
 
+def _outcome(outcome: str, reason: str | None) -> str:
+    """`condition false: x > 1`, `handled`, `handled: 1 of 2 handler(s) failed`."""
+    if not reason or reason == outcome:
+        return outcome
+    return reason if reason.startswith(outcome) else f"{outcome}: {reason}"
+
+
 def _show(emission: Emission, prefix: str = "") -> None:
     event = emission.event
     reason = emission.reason
-    detail = f": {reason}" if reason and reason != emission.outcome else ""
-    output.plain_text(f"{prefix}{event.name}  {emission.outcome}{detail}  ({event.id})")
+    output.plain_text(f"{prefix}{event.name}  {_outcome(emission.outcome, reason)}  ({event.id})")
     for result in emission.results:
         if result.get("ok"):
             shown = jsonlib.dumps(result.get("result"), ensure_ascii=False, default=str)
@@ -280,7 +286,7 @@ def _print_record(record: dict[str, Any]) -> None:
         str(record.get("time", "")),
         str(record.get("source") or "-"),
         str(record.get("event", "")),
-        outcome + (f" ({reason})" if reason and reason != outcome else ""),
+        _outcome(outcome, reason),
     ]
     if handlers:
         parts.append(

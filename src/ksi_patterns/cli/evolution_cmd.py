@@ -75,6 +75,7 @@ def track_decision(
         update_outcome,
     )
     from ksi_patterns.errors import UsageError
+    from ksi_patterns.handlers import announce, decision_tracked
     from ksi_patterns.registry import open_registry
 
     if update is not None:
@@ -113,8 +114,9 @@ def track_decision(
     if context:
         parsed = parse_context(context)
     level = parse_confidence(confidence) if confidence is not None else None
+    found = open_registry(registry)
     done = track_decision(
-        open_registry(registry),
+        found,
         name,
         decision,
         context=parsed,
@@ -123,6 +125,7 @@ def track_decision(
         agent_id=agent,
         branch=branch,
     )
+    announce(found, "composition:decision_tracked", decision_tracked(done), warn=output.note)
     if json:
         output.print_json(done.entry)
     else:

@@ -30,13 +30,15 @@ def fork(
     json: JsonOption = False,
 ) -> None:
     """Fork a pattern: branch fork/NAME with a copy that records its lineage."""
+    from ksi_patterns.handlers import announce, forked
     from ksi_patterns.lineage import fork as run_fork
     from ksi_patterns.lineage import parse_setting
     from ksi_patterns.registry import open_registry
 
     parsed = [parse_setting(text) for text in settings or []]
+    found = open_registry(registry)
     done = run_fork(
-        open_registry(registry),
+        found,
         parent,
         name,
         reason=reason,
@@ -44,6 +46,7 @@ def fork(
         settings=parsed,
         switch=switch,
     )
+    announce(found, "composition:forked", forked(done, reason), warn=output.note)
     if json:
         output.print_json(
             {

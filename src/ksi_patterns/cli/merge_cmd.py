@@ -44,6 +44,7 @@ def pattern_merge(
 ) -> None:
     """Merge a fork's improvements back into its parent (a real three-way merge)."""
     from ksi_patterns.fork_merge import Request, merge_fork
+    from ksi_patterns.handlers import announce, merged
     from ksi_patterns.registry import open_registry
 
     found = open_registry(registry)
@@ -52,7 +53,10 @@ def pattern_merge(
     if fork is None:
         raise typer.BadParameter("name the fork to merge (or use --continue / --abort)")
     request = Request(fork, into, branch, resolve.value if resolve else None)
-    _report(merge_fork(found, request, dry_run=dry_run), dry_run, json)
+    outcome = merge_fork(found, request, dry_run=dry_run)
+    if outcome.commit_id:
+        announce(found, "composition:merged", merged(fork, outcome), warn=output.note)
+    _report(outcome, dry_run, json)
 
 
 def registry_merge(
