@@ -21,6 +21,7 @@ Each outcome is reported (merged or conflicted files, pushed or not), not only i
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -132,10 +133,17 @@ def restore(templates: tuple[Path, Path], where: Path, env: dict[str, str]) -> P
     return where / "bob"
 
 
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, str]:
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int]:
+    """Wall and CPU seconds (the child and its children, git's driver runs included), exit code."""
+    cpu = children_cpu()
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    return time.perf_counter() - start, done.returncode, done.stdout + done.stderr
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
+    return time.perf_counter() - start, children_cpu() - cpu, done.returncode
 
 
 def outcome(bob: Path, remote: Path, before: str, env: dict[str, str]) -> str:
@@ -185,6 +193,7 @@ def main() -> int:
             ("same, with ksi merge-driver set", ["sh", "-c", pull_push], driver),
         ]
         samples: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+        cpus: dict[str, list[float]] = {label: [] for label, _, _ in variants}
         results: dict[str, str] = {}
         codes: dict[str, int] = {}
         for _ in range(runs):
@@ -193,20 +202,24 @@ def main() -> int:
                 bob = restore(templates, where, env)
                 if merge_driver:
                     git(bob, "config", "merge.ksi.driver", merge_driver, env=env)
-                elapsed, code, _text = timed(argv, bob, env)
+                elapsed, cpu, code = timed(argv, bob, env)
                 samples[label].append(elapsed)
+                cpus[label].append(cpu)
                 codes[label] = code
                 results[label] = outcome(bob, where / "remote.git", before, env)
     print(
         f"\n{PATTERNS:,} patterns, {LOGS * PER_LOG:,} decisions in {LOGS} logs; each side edits "
         f"{CHANGED} patterns (other fields) and appends to their {CHANGED} logs; {runs} sample(s)"
     )
-    print(f"{'command (in the clone that must merge)':<42}{'median':>11}{'min':>11}  exit  outcome")
+    print(
+        f"{'command (in the clone that must merge)':<40}{'median':>11}{'min':>11}{'cpu med':>11}"
+        "  exit  outcome"
+    )
     for label, _, _ in variants:
         times = samples[label]
         print(
-            f"{label:<42}{ms(statistics.median(times)):>11}{ms(min(times)):>11}"
-            f"  {codes[label]:>4}  {results[label]}"
+            f"{label:<40}{ms(statistics.median(times)):>11}{ms(min(times)):>11}"
+            f"{ms(statistics.median(cpus[label])):>11}  {codes[label]:>4}  {results[label]}"
         )
     ksi_time = statistics.median(samples["ksi registry sync"])
     git_time = statistics.median(samples["git pull --no-rebase + git push"])
