@@ -552,12 +552,12 @@ def _kind(value: Any) -> str:
     from celpy import celtypes
 
     for cel_type, name in (
-        (celtypes.BoolType, "boolean"),
-        (celtypes.StringType, "string"),
-        (celtypes.ListType, "list"),
-        (celtypes.MapType, "map"),
-        (int, "number"),
-        (float, "number"),
+        (celtypes.BoolType | bool, "boolean"),
+        (str, "string"),
+        (bytes, "bytes"),
+        (list, "list"),
+        (dict, "map"),
+        (int | float, "number"),
     ):
         if isinstance(value, cel_type):
             return name
