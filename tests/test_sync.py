@@ -214,6 +214,23 @@ def test_the_text_report_of_a_conflicted_pull_names_the_way_out(served: Shared, 
     assert aborted.exit_code == 0 and status(bob) == ""
 
 
+def test_a_clean_line_merge_is_still_checked_by_the_engine(tmp_path: Path, run: RunFn) -> None:
+    """Both add `performance.owner`, at different lines: git's line merge sees no conflict and
+    would write a duplicate key; the structural merge reports the conflict."""
+    shared = next(_serve("path", tmp_path, run))
+    alice, bob = clone(run, shared, "alice"), clone(run, shared, "bob")
+    edit(alice / PATTERN, "  runs: 47\n", "  runs: 47\n  owner: alice\n")
+    commit_all(alice, "alice")
+    edit(bob / PATTERN, "  success_rate: 0.93\n", "  success_rate: 0.93\n  owner: bob\n")
+    commit_all(bob, "bob")
+    assert run("registry", "push", "-R", alice).exit_code == 0
+    done = run("registry", "pull", "-R", bob, "--json")
+    assert done.exit_code == 1, done
+    [conflict] = done.json()["conflicts"]
+    assert conflict["path"] == "performance.owner" and conflict["kind"] == "both-added"
+    assert (conflict["ours"], conflict["theirs"]) == ("bob", "alice")
+
+
 def test_a_push_behind_the_remote_is_rejected_with_pull_first(shared: Shared, run: RunFn) -> None:
     alice, bob = clone(run, shared, "alice"), clone(run, shared, "bob")
     edit(alice / PATTERN, "  runs: 47\n", "  runs: 48\n")
