@@ -384,10 +384,14 @@ class Session:
 
     def _bus(self) -> EventBus:
         from ksi_patterns.events import EventBus
-        from ksi_patterns.handlers import load_plugins, register_composition_handlers
+        from ksi_patterns.handlers import (
+            event_log_path,
+            load_plugins,
+            register_composition_handlers,
+        )
 
         bus = EventBus(
-            log_path=self.registry.store.state_dir / "events.jsonl",
+            log_path=event_log_path(self.registry),
             metrics=self.metrics,
             source=f"session:{self.id}",
         )
