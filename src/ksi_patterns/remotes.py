@@ -33,6 +33,8 @@ from ksi_patterns.model import CONFIG_FILE
 from ksi_patterns.store import Store
 
 DEFAULT_REMOTE = "origin"
+CONNECT_TIMEOUT_MS = 30_000  # libgit2 waits forever by default
+IO_TIMEOUT_MS = 300_000
 # A push refused because the remote moved on (another push landed first): pull, then push again.
 _REMOTE_MOVED = re.compile(
     r"non-fast-?forward|fetch first|not present locally|failed to update ref|failed to lock|"
@@ -187,6 +189,7 @@ class Callbacks(pygit2.RemoteCallbacks):
         self._sideband = ""
         if self.ssh:
             install_host_key_hook()
+        _set_timeouts()
 
     # -- trust -----------------------------------------------------------------------------
 
@@ -254,6 +257,16 @@ class Callbacks(pygit2.RemoteCallbacks):
             self.answered.append(refname)
         else:
             self.refused[refname] = message
+
+
+def _set_timeouts() -> None:
+    """A server that accepts no connection, or stops answering, ends the command with an error
+    instead of hanging it (only where nobody set libgit2's timeouts already)."""
+    settings = pygit2.settings
+    if not settings.server_connect_timeout:
+        settings.server_connect_timeout = CONNECT_TIMEOUT_MS
+    if not settings.server_timeout:
+        settings.server_timeout = IO_TIMEOUT_MS
 
 
 # ---------------------------------------------------------------------------------------------
