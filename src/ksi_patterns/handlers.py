@@ -532,8 +532,7 @@ class PluginReport:
 
     @property
     def origin(self) -> str:
-        where = f" from {self.distribution}" if self.distribution else ""
-        return f"plugin {self.name} ({self.value}){where}"
+        return f"plugin {self.name} ({self.distribution or self.value})"
 
     def to_json(self) -> dict[str, Any]:
         return {
