@@ -18,7 +18,7 @@ from conftest import RunFn, commit_all, git, head, snapshot
 from decision_writer import run_writers
 from ksi_patterns.decisions import append_entry, entry_text, item_indent, new_entry
 from ksi_patterns.documents import load_plain
-from ksi_patterns.errors import InputError
+from ksi_patterns.errors import InputError, UsageError
 from ksi_patterns.schema import DocumentKind, schema_violations
 
 PATTERN = "adaptive_tournament_v2"
@@ -514,3 +514,12 @@ def test_eight_processes_append_800_decisions(registry_dir: Path, tmp_path: Path
         f"\n800 decisions by 8 processes in {elapsed:.1f}s "
         f"(slowest writer {max(r['seconds'] for r in reports):.1f}s)"
     )
+
+
+def test_new_entry_takes_confidence_as_text_and_checks_it() -> None:
+    """Event handlers pass what agents sent, sometimes a quoted number."""
+    assert new_entry("p", "d", agent_id="a", confidence="0.85")["confidence"] == 0.85
+    with pytest.raises(UsageError):
+        new_entry("p", "d", agent_id="a", confidence="1.2")
+    with pytest.raises(UsageError):
+        new_entry("p", "d", agent_id="a", context={"when": object()})

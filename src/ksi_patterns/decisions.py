@@ -185,7 +185,7 @@ def new_entry(
     agent_id: str,
     context: Mapping[str, Any] | None = None,
     outcome: str | None = None,
-    confidence: float | None = None,
+    confidence: float | str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """A new log entry with a fresh ULID whose time is the entry's timestamp (UTC, ms)."""
@@ -436,7 +436,7 @@ def track_decision(
     *,
     context: Mapping[str, Any] | None = None,
     outcome: str | None = None,
-    confidence: float | None = None,
+    confidence: float | str | None = None,
     agent_id: str | None = None,
     branch: str | None = None,
     now: datetime | None = None,
