@@ -325,3 +325,20 @@ def test_every_corpus_pattern_forks_and_merges_back_without_conflict(
                 any(key in line for key in ("lineage:", "merges:", "from:", "commit:", "date:"))
                 for line in inserted
             ), (name, inserted)
+
+
+def test_registry_merge_sends_cleanly_line_merged_yaml_through_the_engine(
+    registry_dir: Path, run: RunFn
+) -> None:
+    """Both sides add the same key at different places: git's line merge is clean but the file
+    would hold a duplicate key; the engine sees one key added twice with different values."""
+    git(registry_dir, "checkout", "-q", "-b", "team")
+    _edit(registry_dir / PATTERN, "performance:\n", "performance:\n  owner: team\n")
+    commit_all(registry_dir, "team: owner")
+    git(registry_dir, "checkout", "-q", "main")
+    _edit(registry_dir / PATTERN, "  success_rate: 0.93\n", "  success_rate: 0.93\n  owner: main\n")
+    commit_all(registry_dir, "main: owner")
+    done = run("registry", "merge", "team", "--json", "--registry", registry_dir)
+    assert done.exit_code == 1, done
+    (conflict,) = done.json()["conflicts"]
+    assert (conflict["path"], conflict["kind"]) == ("performance.owner", "both-added")

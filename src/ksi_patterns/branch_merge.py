@@ -64,10 +64,24 @@ def plan_trees(
                 conflicts[path] = found
             if fallback:
                 fallbacks[path] = fallback
+    ours_files = {path: pygit2.Oid(hex=blob) for path, blob in store.list_blobs(ours_tip)}
+    # A YAML file changed on both sides goes through the engine even when libgit2 merged its
+    # lines cleanly: a clean line merge can still be wrong YAML (the same key added at two
+    # places) or hide a conflict the structure shows.
+    for path, (ancestor, ours, theirs) in _changed_on_both_sides(
+        store, base_tree, ours_files, theirs_tip, conflicted_paths
+    ).items():
+        conflicted_paths.add(path)
+        data, found, fallback = _resolve_file(repo, path, ancestor, ours, theirs, labels)
+        if data is not None:
+            merged[path] = data
+        if found:
+            conflicts[path] = found
+        if fallback:
+            fallbacks[path] = fallback
     for entry in index:
         if entry.path not in conflicted_paths:
             merged[entry.path] = entry.id
-    ours_files = {path: pygit2.Oid(hex=blob) for path, blob in store.list_blobs(ours_tip)}
     changes: dict[str, bytes | None] = {}
     for path, value in merged.items():
         if isinstance(value, bytes):
@@ -88,6 +102,38 @@ def plan_trees(
         fallbacks=fallbacks,
         extra={"kind": "branch"},
     )
+
+
+Entry = pygit2.IndexEntry | None
+
+
+def _changed_on_both_sides(
+    store: Store,
+    base_tree: pygit2.Tree,
+    ours_files: dict[str, pygit2.Oid],
+    theirs_tip: pygit2.Commit,
+    skip: set[str],
+) -> dict[str, tuple[Entry, Entry, Entry]]:
+    """YAML files both sides changed to different contents, as (base, ours, theirs) entries."""
+    theirs_files = {path: pygit2.Oid(hex=blob) for path, blob in store.list_blobs(theirs_tip)}
+    found: dict[str, tuple[Entry, Entry, Entry]] = {}
+    for path, ours in ours_files.items():
+        theirs = theirs_files.get(path)
+        if path in skip or theirs is None or theirs == ours or not path.endswith((".yaml", ".yml")):
+            continue
+        try:
+            base: pygit2.Object | None = base_tree[path]
+        except KeyError:
+            base = None
+        if base is not None and base.id in (ours, theirs):
+            continue  # changed on one side only: libgit2's result is that side's
+        mode = pygit2.enums.FileMode.BLOB
+        found[path] = (
+            pygit2.IndexEntry(path, base.id, mode) if base is not None else None,
+            pygit2.IndexEntry(path, ours, mode),
+            pygit2.IndexEntry(path, theirs, mode),
+        )
+    return found
 
 
 def _data(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:

@@ -21,12 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pygit2
-from pygit2.enums import DeltaStatus
 
 from ksi_patterns import merge_state
 from ksi_patterns.branch_merge import plan_trees
 from ksi_patterns.errors import ConflictError, KsiError, UsageError
-from ksi_patterns.merge import Conflict, merge
+from ksi_patterns.merge import Conflict
 from ksi_patterns.merging import Plan, run
 from ksi_patterns.remotes import (
     FetchResult,
@@ -212,8 +211,7 @@ def _merge(store: Store, result: PullResult, theirs: pygit2.Commit) -> PullResul
     message = f"merge {result.tracking} into {result.branch}"
 
     def planner(ours_tip: pygit2.Commit) -> Plan:
-        plan = plan_trees(store, result.branch, ours_tip, theirs, message, result.tracking)
-        return _structural_everywhere(store, plan, ours_tip, theirs, result.tracking)
+        return plan_trees(store, result.branch, ours_tip, theirs, message, result.tracking)
 
     outcome = run(store, result.branch, planner)
     plan = outcome.plan
@@ -228,70 +226,6 @@ def _merge(store: Store, result: PullResult, theirs: pygit2.Commit) -> PullResul
     else:
         result.action, result.old, result.new = "merged", plan.ours_commit, outcome.commit_id
     return result
-
-
-def _structural_everywhere(
-    store: Store, plan: Plan, ours: pygit2.Commit, theirs: pygit2.Commit, label: str
-) -> Plan:
-    """Send through the engine the YAML files changed on both sides that libgit2 merged line by
-    line without a conflict: `plan_trees` only resolves the files libgit2 reports as conflicted,
-    and a clean line merge can still be wrong YAML (both sides adding the same key at different
-    places gives a duplicate key) or miss a conflict the structure shows. The engine's result
-    replaces libgit2's for those files; for every other file the plan is unchanged."""
-    repo = store.repo
-    base_id = repo.merge_base(ours.id, theirs.id)
-    if base_id is None:
-        return plan
-    base = repo[base_id].peel(pygit2.Commit)
-    changed = {
-        path
-        for path in _modified(base, ours) & _modified(base, theirs)
-        if path.endswith((".yaml", ".yml"))
-    }
-    index = repo.merge_trees(base.tree, ours.tree, theirs.tree)
-    handled = {
-        (entry_ours or entry_theirs or entry_base).path
-        for entry_base, entry_ours, entry_theirs in (index.conflicts or [])
-    }
-    labels = (plan.branch, "merge base", label)
-    for path in sorted(changed - handled):
-        texts = [_text(commit, path) for commit in (base, ours, theirs)]
-        if None in texts or texts[1] == texts[2]:
-            continue
-        merged = merge(texts[0] or "", texts[1] or "", texts[2] or "", labels=labels)
-        data = merged.text.encode()
-        if data == (texts[1] or "").encode():
-            plan.changes.pop(path, None)
-        else:
-            plan.changes[path] = data
-        if merged.conflicts:
-            plan.conflicts[path] = list(merged.conflicts)
-        if merged.fallback:
-            plan.fallbacks[path] = merged.fallback
-    return plan
-
-
-def _modified(old: pygit2.Commit, new: pygit2.Commit) -> set[str]:
-    """Paths present on both sides whose content differs (additions and deletions left out)."""
-    return {
-        delta.new_file.path
-        for delta in old.tree.diff_to_tree(new.tree).deltas
-        if delta.status == DeltaStatus.MODIFIED
-    }
-
-
-def _text(commit: pygit2.Commit, path: str) -> str | None:
-    """The file as UTF-8 text, or None (missing, binary, not UTF-8: left to plan_trees)."""
-    try:
-        blob = commit.tree[path]
-    except KeyError:
-        return None
-    if not isinstance(blob, pygit2.Blob) or b"\0" in blob.data:
-        return None
-    try:
-        return str(blob.data.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None
 
 
 def sync(
