@@ -30,12 +30,18 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/validate_many.py
 	$(BIN)/python benchmarks/merge_large.py
 	$(BIN)/python benchmarks/diff_keyed.py
+	$(BIN)/python benchmarks/track_decision.py
+	$(BIN)/python benchmarks/find_many.py
+	$(BIN)/python benchmarks/sync_many.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/startup.py --quick
 	$(BIN)/python benchmarks/validate_many.py --quick
 	$(BIN)/python benchmarks/merge_large.py --quick
 	$(BIN)/python benchmarks/diff_keyed.py --quick
+	$(BIN)/python benchmarks/track_decision.py --quick
+	$(BIN)/python benchmarks/find_many.py --quick
+	$(BIN)/python benchmarks/sync_many.py --quick
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis benchmarks/.work

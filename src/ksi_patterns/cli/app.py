@@ -32,7 +32,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-registry_app = typer.Typer(help="Create, import and locate registries.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="Create, import, merge and share registries.", no_args_is_help=True
+)
 pattern_app = typer.Typer(help="Read, write, release and validate patterns.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 app.add_typer(pattern_app, name="pattern")
