@@ -88,7 +88,7 @@ def test_session_emits_spawns_and_tracks_a_committed_decision(
     assert len(api.requests) == 4
     first, judge, second, third = api.requests
     assert all(r.body.get("stream", False) is stream for r in api.requests)
-    assert first.body["model"] == "claude-sonnet-4-5"
+    assert first.body["model"] == "claude-sonnet-5-5"
     assert first.headers["authorization"] == f"Bearer {KEY}"
     assert [tool["name"] for tool in first.body["tools"]] == ["emit_event"]
     schema = first.body["tools"][0]["input_schema"]

@@ -50,7 +50,7 @@ def run(
         str | None,
         typer.Option(
             help="Model for the anthropic backend (default: the registry's defaults.model, "
-            "else claude-sonnet-4-5).",
+            "else claude-sonnet-5-5).",
             show_default=False,
         ),
     ] = None,

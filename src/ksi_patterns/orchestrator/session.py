@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ksi_patterns.events import Emission, Event, EventBus
     from ksi_patterns.registry import Registry
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-5-5"
 DEFAULT_PROFILE = "base_orchestrator"
 MAX_SPAWN_DEPTH = 2  # the orchestrator is depth 0; its sub-agents 1; theirs 2, who spawn no more
 DELAYED_EVENTS_GRACE = 5.0  # seconds the session waits at its end for delayed events
