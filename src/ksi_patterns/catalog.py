@@ -216,24 +216,28 @@ class Catalog:
                 found[cached[cache_id]] = document
         return found
 
-    def term_frequencies(
+    def postings(
         self, items: Sequence[Located], terms: Sequence[str]
-    ) -> dict[str, dict[str, int]]:
-        """blob -> {term: weighted tf} over `terms`, for every item."""
-        found: dict[str, dict[str, int]] = {}
-        cached: dict[int, str] = {}
+    ) -> dict[str, dict[int | str, int]]:
+        """term -> {key: weighted tf} for each of `terms`, where an item's key is its
+        `posting_key`: every item holding the term is there (other documents may be too)."""
+        found: dict[str, dict[int | str, int]] = {term: {} for term in terms}
+        if self.cache is not None and any(item.record.terms is None for item in items):
+            found.update(self.cache.postings(terms))
         for item in items:
-            record = item.record
-            if record.terms is not None:
-                found[record.blob] = {t: record.terms[t] for t in terms if t in record.terms}
-            elif record.cache_id is not None:
-                cached[record.cache_id] = record.blob
-        if cached:
-            assert self.cache is not None
-            by_id = self.cache.term_frequencies(list(cached), terms)
-            for cache_id, blob in cached.items():
-                found[blob] = by_id.get(cache_id, {})
+            held = item.record.terms
+            if held is not None:  # parsed in this run
+                key = posting_key(item)
+                for term in terms:
+                    if term in held:
+                        found[term][key] = held[term]
         return found
+
+
+def posting_key(item: Located) -> int | str:
+    """How `Catalog.postings` names an item: its cache row, else its blob."""
+    record = item.record
+    return record.cache_id if record.cache_id is not None else record.blob
 
 
 def _open_cache(registry: Registry, notes: list[str]) -> IndexCache | None:
@@ -262,11 +266,17 @@ def with_catalog(
     a busy cache is left alone and the work done without it. Warnings (unreadable documents,
     a rebuilt cache) go to `warn` once the work has succeeded.
     """
+    import gc
+
     from ksi_patterns.index_cache import CacheCorrupt, CacheUnusable
 
     notes: list[str] = []
     for attempt in range(3):
         cache = _open_cache(registry, notes) if use_cache and attempt < 2 else None
+        # Tens of thousands of small objects and no cycles: the collector would only walk them
+        # again and again (a quarter of a warm run over 10,000 patterns).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             catalog = Catalog.load(registry, refs, cache)
             result = work(catalog)
@@ -279,6 +289,8 @@ def with_catalog(
             use_cache = False
             continue
         finally:
+            if collecting:
+                gc.enable()
             if cache is not None:
                 cache.close()
         if cache is not None and catalog.oversized:

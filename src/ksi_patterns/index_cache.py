@@ -315,19 +315,13 @@ class IndexCache:
             raise CacheCorrupt("index cache lost rows while in use")
         return found
 
-    def term_frequencies(
-        self, ids: Iterable[int], terms: Sequence[str]
-    ) -> dict[int, dict[str, int]]:
-        """id -> {term: tf} for those of `terms` each cached record (of `ids`) holds."""
-        wanted = set(ids)
-        found: dict[int, dict[str, int]] = {}
+    def postings(self, terms: Sequence[str]) -> dict[str, dict[int | str, int]]:
+        """term -> {doc id: tf} over every cached document holding it."""
+        found: dict[str, dict[int | str, int]] = {}
         with _guarded():
             for term in dict.fromkeys(terms):
-                for doc, tf in self._db.execute(
-                    "select doc, tf from terms where term = ?", (term,)
-                ):
-                    if doc in wanted:
-                        found.setdefault(doc, {})[term] = tf
+                query = "select doc, tf from terms where term = ?"
+                found[term] = dict(self._db.execute(query, (term,)).fetchall())
         return found
 
     # -- writing ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ksi_patterns.catalog import Catalog, Located
+from ksi_patterns.catalog import Catalog, Located, posting_key
 from ksi_patterns.errors import UsageError
 from ksi_patterns.filters import Condition, lookup, matches, parse_path, parse_value
 from ksi_patterns.search_text import query_terms
@@ -140,32 +140,27 @@ def _shrunk(value: float | None, runs: int, prior: float) -> float:
 
 
 def _bm25(
-    items: list[Located], terms: list[str], frequencies: dict[str, dict[str, int]]
+    items: list[Located], terms: list[str], postings: dict[str, dict[int | str, int]]
 ) -> dict[str, float]:
     """blob -> BM25 of the task's terms, with statistics over `items`."""
     count = len(items)
-    if not count or not terms:
-        return {item.record.blob: 0.0 for item in items}
-    average = math.fsum(item.record.length for item in items) / count or 1.0
-    df = dict.fromkeys(terms, 0)
-    for item in items:
-        for term in frequencies[item.record.blob]:
-            df[term] += 1
-    idf = {term: math.log(1 + (count - df[term] + 0.5) / (df[term] + 0.5)) for term in terms}
-    scores = {}
-    for item in items:
-        tfs = frequencies[item.record.blob]
-        if not tfs:
-            scores[item.record.blob] = 0.0
-            continue
-        norm = K1 * (1 - B + B * item.record.length / average)
-        total = 0.0
+    keys = [posting_key(item) for item in items]
+    scores = [0.0] * count
+    if count and terms:
+        lengths = [item.record.length for item in items]
+        average = math.fsum(lengths) / count or 1.0
+        norms = [K1 * (1 - B + B * length / average) for length in lengths]
         for term in terms:  # in the task's order, so equal inputs give equal sums
-            if term in tfs:
-                tf = tfs[term]
-                total += idf[term] * tf * (K1 + 1) / (tf + norm)
-        scores[item.record.blob] = total
-    return scores
+            posting = postings[term]
+            tfs = [posting.get(key, 0) for key in keys]
+            df = count - tfs.count(0)
+            if not df:
+                continue
+            idf = math.log(1 + (count - df + 0.5) / (df + 0.5))
+            for index, tf in enumerate(tfs):
+                if tf:
+                    scores[index] += idf * tf * (K1 + 1) / (tf + norms[index])
+    return {item.record.blob: score for item, score in zip(items, scores, strict=True)}
 
 
 def _days(earlier: str, later: str) -> float:
@@ -196,8 +191,8 @@ def select(catalog: Catalog, task: str, requirements: list[Requirement], top: in
             notes.append(f"note: no pattern meets --require {requirement.source!r}")
         eligible = kept
 
-    frequencies = catalog.term_frequencies(candidates, terms)
-    bm25 = _bm25(candidates, terms, frequencies)
+    postings = catalog.postings(candidates, terms)
+    bm25 = _bm25(candidates, terms, postings)
     scored = [item for item in eligible if bm25[item.record.blob] > 0]
     if eligible and not scored:
         if terms:
@@ -225,11 +220,12 @@ def select(catalog: Catalog, task: str, requirements: list[Requirement], top: in
     ranked: list[tuple[float, Located, tuple[float, float, float, float]]] = []
     for item in scored:
         record = item.record
+        runs = record.runs
         values = (
             bm25[record.blob] / best if best > 0 else 0.0,
-            _shrunk(record.avg_score, record.runs, score_mean),
-            _shrunk(record.success_rate, record.runs, success_mean),
-            freshness(record.lineage_date),
+            _shrunk(record.avg_score, runs, score_mean) if runs > 0 else score_mean,
+            _shrunk(record.success_rate, runs, success_mean) if runs > 0 else success_mean,
+            freshness(record.lineage_date) if record.lineage_date else 0.0,
         )
         # always summed in this order, so equal inputs give equal scores
         score = (
@@ -239,7 +235,12 @@ def select(catalog: Catalog, task: str, requirements: list[Requirement], top: in
             + w_freshness * values[3]
         )
         ranked.append((score, item, values))
-    best_first = heapq.nsmallest(top, ranked, key=lambda e: (-e[0], e[1].name, e[1].path))
+    # the best `top` scores, ties at the last one included, then in order (ties by name)
+    cutoff = heapq.nlargest(top, (entry[0] for entry in ranked))[-1] if ranked else 0.0
+    best_first = sorted(
+        (entry for entry in ranked if entry[0] >= cutoff),
+        key=lambda entry: (-entry[0], entry[1].name, entry[1].path),
+    )[:top]
 
     def components(item: Located, values: tuple[float, ...]) -> dict[str, dict[str, Any]]:
         record = item.record
@@ -247,7 +248,7 @@ def select(catalog: Catalog, task: str, requirements: list[Requirement], top: in
             "relevance": {
                 "bm25": round(bm25[record.blob], 4),
                 "best_bm25": round(best, 4),
-                "matched_terms": [t for t in terms if t in frequencies[record.blob]],
+                "matched_terms": [t for t in terms if postings[t].get(posting_key(item))],
             },
             "performance": {
                 "avg_score": record.avg_score,
