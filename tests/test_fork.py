@@ -48,12 +48,14 @@ def test_fork_commits_a_renamed_copy_with_lineage_on_its_branch(
     # The lineage block sits in the frontmatter, before the body of the pattern.
     keys = list(data)
     assert keys.index("lineage") < keys.index("orchestration_logic")
-    # Everything but name and lineage is the parent's, byte for byte.
+    # Everything but name, lineage and performance is the parent's...
     parent = load_plain(
         (registry_dir / "orchestrations/adaptive_tournament_v2.yaml").read_bytes(), "p"
     )
-    for key in set(parent) - {"name", "lineage"}:
+    for key in set(parent) - {"name", "lineage", "performance"}:
         assert data[key] == parent[key], key
+    # ...but it is measured on its own runs, not the parent's.
+    assert data["performance"] == {"runs": 0}
     assert git(registry_dir, "rev-parse", "fork/tournament_swiss~1").strip() == parent_commit
 
 

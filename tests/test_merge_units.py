@@ -274,3 +274,25 @@ def test_a_log_edited_and_appended_takes_the_full_merge() -> None:
         "d",
     ]
     assert "# a note\n- id: D" in result.text
+
+
+def test_keep_ours_entries_are_never_merged() -> None:
+    from ksi_patterns.merge import DEFAULT_POLICIES, KEEP_OURS, merge
+
+    policies = DEFAULT_POLICIES.extended(
+        [(("name",), KEEP_OURS), (("metadata", "performance"), KEEP_OURS)]
+    )
+    base = "name: parent\ndescription: old\nmetadata:\n  tags: [a]\n  performance:\n    runs: 5\n"
+    # Ours left everything alone: theirs may still not be taken whole.
+    theirs = "name: fork\ndescription: new\nmetadata:\n  tags: [a]\n  performance:\n    runs: 0\n"
+    result = merge(base, base, theirs, policies=policies)
+    assert result.clean
+    assert result.text == base.replace("description: old", "description: new")
+    # Ours changed one of them too: still ours, and no conflict.
+    ours = base.replace("runs: 5", "runs: 6")
+    result = merge(base, ours, theirs, policies=policies)
+    assert result.clean
+    assert result.text == ours.replace("description: old", "description: new")
+    # Without the policy the same inputs conflict on runs and take theirs' name.
+    plain = merge(base, ours, theirs)
+    assert [c.kind for c in plain.conflicts] == ["both-modified"]

@@ -26,8 +26,8 @@ def _parents(repo: Path, rev: str = "HEAD") -> list[str]:
 
 @pytest.fixture
 def forked(registry_dir: Path, run: RunFn) -> Path:
-    """adaptive_tournament_v2 forked as swiss; the fork raised success_rate on its branch, main
-    changed the description of the parent meanwhile."""
+    """adaptive_tournament_v2 forked as swiss; the fork lowered its timeout threshold on its
+    branch, main recorded one more run of the parent meanwhile."""
     done = run(
         "pattern",
         "fork",
@@ -40,8 +40,8 @@ def forked(registry_dir: Path, run: RunFn) -> Path:
         registry_dir,
     )
     assert done.exit_code == 0, done
-    _edit(registry_dir / "orchestrations/swiss.yaml", "success_rate: 0.93", "success_rate: 0.97")
-    commit_all(registry_dir, "swiss: better success rate")
+    _edit(registry_dir / "orchestrations/swiss.yaml", "timeout_rate > 30%", "timeout_rate > 25%")
+    commit_all(registry_dir, "swiss: react to timeouts earlier")
     git(registry_dir, "checkout", "-q", "main")
     _edit(registry_dir / PATTERN, "  runs: 47\n", "  runs: 48\n")
     commit_all(registry_dir, "v2: one more run")
@@ -61,8 +61,9 @@ def test_clean_merge_is_a_two_parent_commit_with_both_edits(forked: Path, run: R
     assert [child["merged_into_parent"] != [] for child in v2["children"]] == [True]
     text = (forked / PATTERN).read_text()
     data = load_plain(text, PATTERN)
-    assert data["performance"]["success_rate"] == 0.97  # theirs
+    assert "IF timeout_rate > 25%:" in data["orchestration_logic"]["strategy"]  # theirs
     assert data["performance"]["runs"] == 48  # ours
+    assert data["performance"]["avg_score"] == 0.82  # the fork's own figures are not merged
     assert data["name"] == "adaptive_tournament_v2"  # identity stays the parent's
     assert data["lineage"]["parent"] == "tournament_basic@2.0.0"
     (entry,) = data["lineage"]["merges"]
@@ -77,24 +78,24 @@ def test_clean_merge_is_a_two_parent_commit_with_both_edits(forked: Path, run: R
         and "from:" not in line
         and "commit:" not in line
         and "date:" not in line
-    ] == ["  success_rate: 0.97"]
+    ] == ["      IF timeout_rate > 25%:"]
 
 
 def test_a_second_merge_brings_only_what_is_new_since_the_first(forked: Path, run: RunFn) -> None:
     assert run("pattern", "merge", "swiss", "--registry", forked).exit_code == 0
     # Main changes a value the first merge brought in; the fork improves something else.
-    _edit(forked / PATTERN, "success_rate: 0.97", "success_rate: 0.99")
-    commit_all(forked, "v2: even better")
+    _edit(forked / PATTERN, "timeout_rate > 25%", "timeout_rate > 20%")
+    commit_all(forked, "v2: even earlier")
     git(forked, "checkout", "-q", "fork/swiss")
-    _edit(forked / "orchestrations/swiss.yaml", "avg_score: 0.82", "avg_score: 0.88")
-    commit_all(forked, "swiss: avg 0.88")
+    _edit(forked / "orchestrations/swiss.yaml", "author: orchestrator_7f3e", "author: swiss_team")
+    commit_all(forked, "swiss: new author")
     git(forked, "checkout", "-q", "main")
     done = run("pattern", "merge", "swiss", "--json", "--registry", forked)
     assert done.exit_code == 0, done
     assert done.json()["conflicts"] == []
     data = load_plain((forked / PATTERN).read_bytes(), PATTERN)
-    assert data["performance"]["success_rate"] == 0.99  # main's later change is kept
-    assert data["performance"]["avg_score"] == 0.88  # the fork's new improvement arrives
+    assert "IF timeout_rate > 20%:" in data["orchestration_logic"]["strategy"]  # main's, kept
+    assert data["author"] == "swiss_team"  # the fork's new change arrives
     assert len(data["lineage"]["merges"]) == 2
     again = run("pattern", "merge", "swiss", "--registry", forked)
     assert again.exit_code == 0 and "Already up to date" in again.stdout
@@ -113,13 +114,13 @@ def test_dry_run_writes_nothing(forked: Path, run: RunFn) -> None:
 
 @pytest.fixture
 def conflicting(forked: Path) -> Path:
-    """Both sides now also set avg_score, differently."""
+    """Both sides now also change the author, differently."""
     git(forked, "checkout", "-q", "fork/swiss")
-    _edit(forked / "orchestrations/swiss.yaml", "avg_score: 0.82", "avg_score: 0.9")
-    commit_all(forked, "swiss: avg 0.9")
+    _edit(forked / "orchestrations/swiss.yaml", "author: orchestrator_7f3e", "author: swiss_team")
+    commit_all(forked, "swiss: author")
     git(forked, "checkout", "-q", "main")
-    _edit(forked / PATTERN, "avg_score: 0.82", "avg_score: 0.85")
-    commit_all(forked, "v2: avg 0.85")
+    _edit(forked / PATTERN, "author: orchestrator_7f3e", "author: main_team")
+    commit_all(forked, "v2: author")
     return forked
 
 
@@ -128,12 +129,16 @@ def test_conflict_stops_with_markers_then_continue(conflicting: Path, run: RunFn
     done = run("pattern", "merge", "swiss", "--json", "--registry", conflicting)
     assert done.exit_code == 1, done
     (conflict,) = done.json()["conflicts"]
-    assert conflict["path"] == "performance.avg_score"
-    assert (conflict["base"], conflict["ours"], conflict["theirs"]) == (0.82, 0.85, 0.9)
+    assert conflict["path"] == "author"
+    assert (conflict["base"], conflict["ours"], conflict["theirs"]) == (
+        "orchestrator_7f3e",
+        "main_team",
+        "swiss_team",
+    )
     assert head(conflicting) == main_before
     text = (conflicting / PATTERN).read_text()
     assert "<<<<<<< main" in text and ">>>>>>> fork swiss" in text
-    assert "success_rate: 0.97" in text  # the clean part of the merge is there already
+    assert "IF timeout_rate > 25%:" in text  # the clean part of the merge is there already
     # Another merge may not start meanwhile; --continue refuses while markers remain.
     again = run("pattern", "merge", "swiss", "--registry", conflicting)
     assert again.exit_code == 2 and "in progress" in again.stderr
@@ -153,7 +158,7 @@ def test_conflict_stops_with_markers_then_continue(conflicting: Path, run: RunFn
             continue
         if not skip:
             resolved.append(line)
-    (conflicting / PATTERN).write_text("".join(resolved))  # ours: 0.85
+    (conflicting / PATTERN).write_text("".join(resolved))  # ours: main_team
     finished = run("pattern", "merge", "--continue", "--registry", conflicting)
     assert finished.exit_code == 0, finished
     assert _parents(conflicting) == [
@@ -161,8 +166,8 @@ def test_conflict_stops_with_markers_then_continue(conflicting: Path, run: RunFn
         git(conflicting, "rev-parse", "fork/swiss").strip(),
     ]
     data = load_plain((conflicting / PATTERN).read_bytes(), PATTERN)
-    assert data["performance"]["avg_score"] == 0.85
-    assert data["performance"]["success_rate"] == 0.97
+    assert data["author"] == "main_team"
+    assert "IF timeout_rate > 25%:" in data["orchestration_logic"]["strategy"]
     assert data["lineage"]["merges"][0]["from"] == "swiss@2.1.0"
     assert git(conflicting, "status", "--porcelain") == ""
 
@@ -177,15 +182,15 @@ def test_abort_puts_the_file_back(conflicting: Path, run: RunFn) -> None:
     assert run("pattern", "merge", "--continue", "--registry", conflicting).exit_code == 2
 
 
-@pytest.mark.parametrize(("side", "expected"), [("ours", 0.85), ("theirs", 0.9)])
+@pytest.mark.parametrize(("side", "expected"), [("ours", "main_team"), ("theirs", "swiss_team")])
 def test_resolve_settles_every_conflict_one_way(
-    conflicting: Path, run: RunFn, side: str, expected: float
+    conflicting: Path, run: RunFn, side: str, expected: str
 ) -> None:
     done = run("pattern", "merge", "swiss", "--resolve", side, "--registry", conflicting)
     assert done.exit_code == 0, done
     data = load_plain((conflicting / PATTERN).read_bytes(), PATTERN)
-    assert data["performance"]["avg_score"] == expected
-    assert data["performance"]["success_rate"] == 0.97
+    assert data["author"] == expected
+    assert "IF timeout_rate > 25%:" in data["orchestration_logic"]["strategy"]
     assert len(_parents(conflicting)) == 2
 
 

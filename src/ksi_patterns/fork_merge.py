@@ -1,14 +1,13 @@
 """`ksi pattern merge FORK`: a fork's improvements back into its parent, as a merge commit.
 
 base is the parent's file at the fork point, ours the parent's file on the target branch now,
-theirs the fork's file. Identity fields are not merged: before the merge, the fork's `name` and
-`lineage` are set to the parent's, so only real improvements reach the engine; afterwards the
-parent's `lineage.merges` records the merge.
+theirs the fork's file. What belongs to the parent itself is not merged: before the merge, the
+fork's `name`, `lineage` and `performance` are set to the parent's, so only real improvements
+reach the engine; afterwards the parent's `lineage.merges` records the merge.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import pygit2
@@ -17,7 +16,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ksi_patterns.documents import load_plain, load_roundtrip
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
 from ksi_patterns.lineage import fork_branch, lineage_position, parent_link, utc_now
-from ksi_patterns.merge import merge
+from ksi_patterns.merge import DEFAULT_POLICIES, KEEP_OURS, merge
 from ksi_patterns.merge_state import MergeState
 from ksi_patterns.merging import Outcome, Plan, continue_merge, run, take_side
 from ksi_patterns.model import PATTERNS_DIR, check_name, lineage_of
@@ -80,9 +79,15 @@ def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -
             theirs_tip,
             link.commit if link else None,
         )
-        theirs = _as_parent(fork_text.decode(), fork_path, ours, parent_path)
         labels = (branch, "fork point", f"fork {request.fork}")
-        result = merge(base, ours, theirs, labels=labels)
+        result = merge(
+            base,
+            ours,
+            fork_text.decode(),
+            path_hint=parent_path,
+            policies=FORK_MERGE_POLICIES,
+            labels=labels,
+        )
         text = result.text
         conflicts = list(result.conflicts)
         if conflicts and request.resolve:
@@ -138,7 +143,7 @@ def _base(
             merged = store.read(fork_path, str(entry.get("commit")))
         except KsiError:  # the recorded commit is gone (a rewritten history): try older ones
             continue
-        return _as_parent(merged.decode(), fork_path, ours, parent_path)
+        return merged.decode()
     base_commit = _fork_point(store.repo, ours_tip, theirs_tip, recorded)
     try:
         return store.read(parent_path, base_commit).decode()
@@ -157,20 +162,14 @@ def _fork_point(
     raise NotFoundError("the fork and its parent share no history: cannot find the fork point")
 
 
-def _as_parent(fork_text: str, fork_path: str, parent_text: str, parent_path: str) -> str:
-    """The fork's text with the parent's identity (name, lineage), so those are not merged."""
-    fork_doc = load_roundtrip(fork_text, fork_path)
-    parent_doc = load_roundtrip(parent_text, parent_path)
-    tree, own = fork_doc.tree, parent_doc.tree
-    tree["name"] = own.get("name")
-    if "lineage" in own:
-        if "lineage" in tree:
-            tree["lineage"] = copy.deepcopy(own["lineage"])
-        else:
-            tree.insert(lineage_position(tree), "lineage", copy.deepcopy(own["lineage"]))
-    elif "lineage" in tree:
-        del tree["lineage"]
-    return fork_doc.dump()
+# What belongs to the parent itself and is never merged from a fork: who it is, where it comes
+# from, and how it measured (a fork is measured on its own runs). Older files keep the last two
+# under `metadata:`.
+PARENT_OWNED = ("name", "lineage", "performance")
+FORK_MERGE_POLICIES = DEFAULT_POLICIES.extended(
+    [((key,), KEEP_OURS) for key in PARENT_OWNED]
+    + [(("metadata", key), KEEP_OURS) for key in PARENT_OWNED if key != "name"]
+)
 
 
 def record_merge(text: str, path: str, entry: dict[str, str]) -> str:

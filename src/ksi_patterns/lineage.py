@@ -82,6 +82,7 @@ def fork(
     if "lineage" in tree:
         del tree["lineage"]
     tree.insert(lineage_position(tree), "lineage", lineage)
+    _fresh_performance(tree)
     for path, value in settings:
         set_path(tree, path, value)
     path = pattern_path(name)
@@ -92,6 +93,16 @@ def fork(
     )
     switched, stayed = _switch(registry, branch, switch)
     return Fork(name, parent_ref, path, branch, result.commit_id, switched, stayed)
+
+
+def _fresh_performance(tree: CommentedMap) -> None:
+    """A fork is measured on its own runs: the parent's figures would blend into its averages
+    and make it look tried when it is not (record-run compares it with the parent)."""
+    metadata = tree.get("metadata")
+    for holder in (tree, metadata if isinstance(metadata, dict) else None):
+        if holder is not None and isinstance(holder.get("performance"), dict):
+            holder["performance"] = CommentedMap(runs=0)
+            return
 
 
 def lineage_position(tree: CommentedMap) -> int:

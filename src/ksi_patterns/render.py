@@ -340,10 +340,14 @@ def _reindent(line: str, shift: int, column: int) -> str:
 
 
 def _blank_lines_after_appended(entries: list[Lines], fresh_ids: set[int]) -> list[Lines]:
-    """A blank line that closed the last original entry keeps closing the block after additions."""
+    """A blank line that closed the last original entry keeps closing the block after additions.
+
+    Only for entries appended at the end: an entry inserted between two original ones leaves
+    the blank line where it was, so that every original entry keeps its exact text (a merge
+    would otherwise see the entry before it as changed)."""
     result = [list(entry) for entry in entries]
     for index in range(1, len(result)):
-        if id(entries[index]) not in fresh_ids:
+        if any(id(entry) not in fresh_ids for entry in entries[index:]):
             continue
         before = result[index - 1]
         blanks: Lines = []

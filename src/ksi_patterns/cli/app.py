@@ -32,9 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-registry_app = typer.Typer(
-    help="Create, import, merge and share registries.", no_args_is_help=True
-)
+registry_app = typer.Typer(help="Create, import, merge and share registries.", no_args_is_help=True)
 pattern_app = typer.Typer(help="Read, write, release and validate patterns.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 app.add_typer(pattern_app, name="pattern")
@@ -62,7 +60,9 @@ pattern_app.command("record-run")(evolution_cmd.record_run)
 registry_app.command("merge")(merge_cmd.registry_merge)
 app.command("merge-driver", hidden=True)(merge_cmd.merge_driver)
 pattern_app.command("lint")(orchestrate_cmd.lint)
-orchestrate_app = typer.Typer(help="Orchestrator sessions: run, list, replay.", no_args_is_help=True)
+orchestrate_app = typer.Typer(
+    help="Orchestrator sessions: run, list, replay.", no_args_is_help=True
+)
 app.add_typer(orchestrate_app, name="orchestrate")
 orchestrate_app.command("run")(orchestrate_cmd.run)
 orchestrate_app.command("sessions")(orchestrate_cmd.sessions)

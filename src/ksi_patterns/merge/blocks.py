@@ -257,11 +257,13 @@ class BlockMerge:
         self, path: Path, b: Side | None, o: Side | None, t: Side | None, column: int
     ) -> Lines:
         """The lines of one merged entry (none when it is deleted)."""
+        if self.policies.keep_ours(path):
+            return o.lines(column) if o is not None else []
         if o is not None and t is not None:
             text_o, text_t = o.lines(column), t.lines(column)
             if b is not None:
                 text_b = b.lines(column)
-                if text_o == text_b:
+                if text_o == text_b and not self.policies.keeps_ours_below(path):
                     return text_t
                 if text_t == text_b:
                     return text_o
@@ -299,7 +301,7 @@ class BlockMerge:
         body_b = b.lines(column, lead=False) if b is not None else None
         if body_o == body_t or body_t == body_b:
             return body_o
-        if body_o == body_b:
+        if body_o == body_b and not self.policies.keeps_ours_below(path):
             return body_t
         walked = self._walk_into(path, b, o, t)
         if walked is not None:

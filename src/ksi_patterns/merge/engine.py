@@ -44,7 +44,7 @@ def merge(
     """Three-way merge of YAML texts. `labels` name (ours, base, theirs) in conflict markers."""
     if ours == theirs or theirs == base:
         return MergeResult(ours)
-    if ours == base:
+    if ours == base and not (policies and policies.keeps_ours):
         return MergeResult(theirs)
     # Parsing a large file allocates about a million nodes, which makes Python's cycle
     # collector run over and over (half the time of a 1 MB merge). Nothing here builds

@@ -6,6 +6,7 @@ Maps always merge by key. Lists are where merging needs to know what the list me
 - AppendUnion: a log; every entry of either side survives (deletions still apply), ours' entries
   first, then theirs' new ones. Identity by key field, else by the entry's whole content.
 - ATOMIC: the list is one value; both sides changing it differently is a conflict.
+- KEEP_OURS (any entry, not only lists): never merged, ours' version stays.
 A list without a policy is keyed when an identity field can be detected (see `detect_key`),
 else merged by position like lines of text (diff3 over its items).
 """
@@ -46,10 +47,17 @@ class AtomicPolicy:
     """The whole list is one value."""
 
 
-ListPolicy = Keyed | SetPolicy | AppendUnion | AtomicPolicy
+@dataclass(frozen=True)
+class KeepOurs:
+    """Not merged at all: the entry stays as ours has it (a fork's name, lineage and own
+    measurements when it is merged back into its parent). Applies to any entry, not only lists."""
+
+
+ListPolicy = Keyed | SetPolicy | AppendUnion | AtomicPolicy | KeepOurs
 
 SET = SetPolicy()
 ATOMIC = AtomicPolicy()
+KEEP_OURS = KeepOurs()
 
 
 def KEYED(*keys: KeySpec) -> Keyed:
@@ -88,6 +96,24 @@ class MergePolicies:
         """These policies with `rules` added; the new rules win over existing equal patterns."""
         items = list(rules.items() if isinstance(rules, Mapping) else rules)
         return MergePolicies([*items, *self.rules()])
+
+    @property
+    def keeps_ours(self) -> bool:
+        """Whether some entries are ours whatever theirs did (then theirs is never taken whole)."""
+        return any(isinstance(policy, KeepOurs) for _pattern, policy in self.rules())
+
+    def keep_ours(self, path: Path) -> bool:
+        return isinstance(self.for_path(path), KeepOurs)
+
+    def keeps_ours_below(self, path: Path) -> bool:
+        """Whether an entry under `path` is KEEP_OURS (then theirs' version of `path` cannot
+        be taken whole, even where ours left it alone)."""
+        return any(
+            isinstance(policy, KeepOurs)
+            and len(pattern) > len(path)
+            and all(want in (WILDCARD, step) for want, step in zip(pattern, path, strict=False))
+            for pattern, policy in self.rules()
+        )
 
     def for_path(self, path: Path) -> ListPolicy | None:
         # List positions never appear in patterns except as "*": compare keys as written.

@@ -164,10 +164,10 @@ class ValueMerge:
 
         On a conflict the result holds ours' value there; the caller marks the whole entry.
         """
-        if same(ours, theirs):
+        if same(ours, theirs) or self.policies.keep_ours(path):
             return ours
         if base is not MISSING:
-            if same(ours, base):
+            if same(ours, base) and not self.policies.keeps_ours_below(path):
                 return _copied(theirs)
             if same(theirs, base):
                 return ours
@@ -208,7 +208,7 @@ class ValueMerge:
                 merged = self.merge(base.get(key, MISSING), ours[key], theirs[key], (*path, key))
                 if merged is not ours[key]:
                     ours[key] = merged
-            elif key in base:  # theirs deleted it
+            elif key in base and not self.policies.keep_ours((*path, key)):  # theirs deleted it
                 if same(ours[key], base[key]):
                     del ours[key]
                 else:
@@ -222,6 +222,8 @@ class ValueMerge:
         for number, key in enumerate(theirs.keys()):
             if key in index:
                 position = index[key] + 1
+            elif self.policies.keep_ours((*path, key)):
+                continue
             elif key in base:  # ours deleted it
                 if not same(theirs[key], base[key]):
                     self.conflict((*path, key), "delete-modify", base[key], MISSING, theirs[key])
