@@ -159,12 +159,12 @@ def test_without_a_fork_point_the_parents_release_is_preferred(
 
 
 def test_uncommitted_changes_are_mentioned(run: RunFn, forked: Path) -> None:
-    edit(forked / FORK_FILE, ("  runs: 47\n", "  runs: 48\n"))
+    edit(forked / FORK_FILE, ("author: orchestrator_7f3e\n", "author: someone_else\n"))
     done = ok(run("pattern", "diff", FORK, "--json"))
     assert "uncommitted changes" in done.stderr
     assert len(done.json()) == 3  # the committed version
     with_file = ok(run("pattern", "diff", FORK_FILE, "--json")).json()
-    assert ("performance.runs", "changed") in paths(with_file)
+    assert ("author", "changed") in paths(with_file)
 
 
 # -- two operands --------------------------------------------------------------------------------

@@ -22,6 +22,9 @@ from ksi_patterns.model import PATTERNS_DIR, check_name, lineage_of, pattern_pat
 from ksi_patterns.registry import Registry
 
 FORK_BRANCH_PREFIX = "fork/"
+# Where a fork differs from its parent by construction: renamed, its own lineage, its own runs
+# (older files keep the last two under metadata:). A fork-vs-parent diff hides these.
+FORK_OWN_PATHS = ("name", "lineage", "performance", "metadata.lineage", "metadata.performance")
 # Keys that identify a document; the lineage block goes right after those present at the top.
 _FRONTMATTER = ("name", "type", "version", "description", "author", "extends")
 

@@ -15,9 +15,6 @@ if TYPE_CHECKING:
 
     from ksi_patterns.diff import Change
 
-# A fork differs from its parent in these by construction (renamed, lineage written); older
-# files keep the lineage under metadata.
-FORK_IDENTITY_PATHS = ("name", "lineage", "metadata.lineage")
 
 _MARKS = {"added": "+", "removed": "-", "changed": "~", "type_changed": "!", "moved": ">"}
 _STYLES = {
@@ -45,7 +42,7 @@ def diff(
     ] = None,
     show_all: Annotated[
         bool,
-        typer.Option("--all", help="With one operand, also show `name` and `lineage`."),
+        typer.Option("--all", help="With one operand, also show name, lineage, performance."),
     ] = False,
     stat: Annotated[
         bool, typer.Option("--stat", help="Only a summary: counts per kind and per top-level key.")
@@ -64,8 +61,8 @@ def diff(
 
     With only A: A is a fork, compared with its lineage parent's file at the
     fork point (else at the parent's release, else at its tip; a note says
-    which). `name` and `lineage` differ there by construction, so they are
-    hidden; --all shows them.
+    which). `name`, `lineage` and `performance` differ there by
+    construction, so they are hidden; --all shows them.
 
     Lists of maps are matched by identity (name, id, insight, or a detected
     key): an insertion is one change, and reordered items are "moved".
@@ -75,6 +72,7 @@ def diff(
     """
     from ksi_patterns.diff import diff as compare
     from ksi_patterns.diff import without
+    from ksi_patterns.lineage import FORK_OWN_PATHS
     from ksi_patterns.operands import Operands
 
     operands = Operands(registry, note=output.note)
@@ -85,10 +83,10 @@ def diff(
         before, after = operands.read(old), operands.read(new)
     changes = compare(before.data, after.data)
     if new is None and not show_all:
-        shown = without(changes, FORK_IDENTITY_PATHS)
+        shown = without(changes, FORK_OWN_PATHS)
         if len(shown) < len(changes):
             output.note(
-                f"note: {len(changes) - len(shown)} change(s) to name/lineage hidden "
+                f"note: {len(changes) - len(shown)} change(s) to name/lineage/performance hidden "
                 "(a fork differs there by construction); --all shows them"
             )
         changes = shown
