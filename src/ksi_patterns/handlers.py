@@ -270,6 +270,7 @@ def _parent_side(registry: Registry, fork: _Side, name: str) -> _Side:
 
 def _diff(registry: Registry, data: Mapping[str, Any], _bus: EventBus) -> dict[str, Any]:
     from ksi_patterns.diff import diff, stat, without
+    from ksi_patterns.lineage import FORK_OWN_PATHS
 
     a = _required(data, "a", "name")
     b = _text(data, "b", required=False)
@@ -280,7 +281,7 @@ def _diff(registry: Registry, data: Mapping[str, Any], _bus: EventBus) -> dict[s
         old, new = _read(registry, a), _read(registry, b)
     changes = diff(old.data, new.data)
     if b is None:
-        changes = without(changes, ("name", "lineage", "metadata.lineage"))
+        changes = without(changes, FORK_OWN_PATHS)
     shown = [change.to_json() for change in changes[:MAX_CHANGES]]
     return {
         "a": old.label,
