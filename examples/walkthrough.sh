@@ -90,6 +90,17 @@ run git log --oneline --graph -5
 run ksi pattern decisions adaptive_tournament_v2 --json | python3 -c "import json, sys; print('newest decisions:', sorted(d['decision'] for d in json.load(sys.stdin)[-2:]))"
 run ksi pattern show adaptive_tournament_v2 --json | python3 -c "import json, sys; print('runs', json.load(sys.stdin)['performance']['runs'])"
 
+say "Find the right pattern: filter on tags and figures, or rank for a task (offline, explained)."
+run ksi pattern discover --tag tournament --where 'performance.avg_score > 0.7'
+run ksi pattern select --task "Evaluate 15 prompts competitively" --top 3
+run ksi pattern select --task "Evaluate 15 prompts competitively" --require timeout_handling --explain
+
+say "Record how a run went and what was learned (commits through compare-and-swap, like every write)."
+run ksi pattern record-run adaptive_tournament_v2 --score 0.86 --success
+run ksi pattern learn adaptive_tournament_v2 --insight "Swiss rounds cut ties by a third" \
+    --confidence 0.7 --evidence "runs:[48,49]"
+run git log --oneline -2
+
 say "An orchestrator session, simulated offline: the strategy's DSL against given metrics, through the event bus."
 run ksi orchestrate run adaptive_tournament_v2 --backend simulate --task "Evaluate 8 prompts competitively" \
     --metrics 'abilities=[1,5,9]' --metrics timeout_rate=35% --metrics all_scores_similar=true \
