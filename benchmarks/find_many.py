@@ -11,8 +11,10 @@ What is measured (whole-process wall time and the child's CPU time, fresh proces
   tool that finds what a ref holds.
 - discover: `ksi pattern discover --tag tournament --where 'performance.avg_score > 0.7' --json`.
 - select: `ksi pattern select --task "..." --json`.
-- cold: the index cache (<git-dir>/ksi/index.sqlite*) deleted before each run, so every blob is
-  parsed and the cache written; warm: the cache in place (the path that must not read blobs).
+- warm: the cache in place (the path that must not read blobs); after a commit: each run follows
+  a commit changing one pattern (the folder's listing is derived from the previous listing and a
+  tree diff, one blob parsed); cold: the index cache (<git-dir>/ksi/index.sqlite*) deleted before
+  each run, so every blob is parsed and the cache written.
 Targets: warm discover and warm select under 0.5 s (wall median). The cold and warm outputs are
 checked to be identical before timing.
 
@@ -124,6 +126,25 @@ def _time_cold(
     return [Timing(c.label, tuple(samples[c.label]), tuple(cpu[c.label])) for c in commands]
 
 
+def _time_after_commit(
+    commands: list[Command], folder: Path, runs: int, env: dict[str, str]
+) -> list[Timing]:
+    """Each command run once after a commit that changes one pattern (the commit not timed):
+    the folder's listing is then derived from the previous one and a tree diff."""
+    samples: dict[str, list[float]] = {c.label: [] for c in commands}
+    cpu: dict[str, list[float]] = {c.label: [] for c in commands}
+    patterns = sorted((folder / "orchestrations").glob("*.yaml"))
+    for index in range(runs):
+        for number, command in enumerate(commands):
+            path = patterns[(index * len(commands) + number) % len(patterns)]
+            path.write_text(path.read_text(encoding="utf-8") + f"# edit {index}.{number}\n")
+            _git(folder, "commit", "-q", "-a", "-m", f"edit {path.name}")
+            elapsed, cpu_time, _done = run_once(command, env=env, cwd=folder)
+            samples[command.label].append(elapsed)
+            cpu[command.label].append(cpu_time)
+    return [Timing(c.label, tuple(samples[c.label]), tuple(cpu[c.label])) for c in commands]
+
+
 def _check_outputs(commands: list[Command], folder: Path, env: dict[str, str]) -> list[str]:
     """Each command's output cold and warm must be identical; returns a summary per command."""
     summaries = []
@@ -206,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             warm = time_commands(
                 [baseline, discover, select], runs=args.runs, warmups=1, env=env, cwd=folder
             )
+            edited = _time_after_commit([discover, select], folder, args.runs, env)
             cold = _time_cold([discover, select], folder, max(1, min(args.runs, 3)), env)
             labels = {
                 "ls-tree": "git ls-tree -r HEAD",
@@ -213,12 +235,19 @@ def main(argv: list[str] | None = None) -> int:
                 "select": "select --task ... (warm)",
             }
             _table(warm, labels)
+            _table(
+                edited,
+                {
+                    "discover": "discover (after a commit changing 1 pattern)",
+                    "select": "select (after a commit changing 1 pattern)",
+                },
+            )
             cold_labels = {
                 "discover": "discover (cold: cache deleted first)",
                 "select": "select (cold: cache deleted first)",
             }
             _table(cold, cold_labels)
-            busy = contention_note([*warm, *cold])
+            busy = contention_note([*warm, *edited, *cold])
             if busy:
                 print(busy)
             bare, warm_discover, warm_select = warm
@@ -229,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{verdict(timing.median < TARGET_SECONDS)} ({timing.median:.3f} s wall, "
                     f"{timing.cpu_median:.3f} s CPU; {timing.median / bare.median:.1f}x ls-tree)"
                 )
+            for timing in edited:
+                print(f"after a commit, {timing.label}: {timing.median:.2f} s (no target)")
             for timing in cold:
                 print(f"cold {timing.label}: {timing.median:.2f} s (no target)")
             if args.profile:

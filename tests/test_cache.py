@@ -164,6 +164,59 @@ def test_only_new_blobs_are_parsed(
     assert parsed == []
 
 
+def test_after_commits_the_listing_is_updated_from_a_tree_diff(
+    run: RunFn, registry_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ksi_patterns.store import Store
+
+    outputs(run, registry_dir)  # the cache lists the folders of this commit
+    folder = registry_dir / "orchestrations"
+    path = folder / "consensus_builder.yaml"
+    path.write_text(path.read_text().replace("runs: 38", "runs: 42"))
+    for step in range(3):  # a few commits: the nearest cached listing is some commits back
+        path.write_text(path.read_text() + f"# step {step}\n")
+        commit_all(registry_dir, f"step {step}")
+    git(registry_dir, "rm", "-q", "orchestrations/tournament_basic.yaml")
+    git(registry_dir, "mv", "orchestrations/adaptive_pipeline.yaml", "orchestrations/renamed.yaml")
+    (folder / "nested").mkdir()
+    text = (registry_dir / "orchestrations" / "renamed.yaml").read_text()
+    (folder / "nested" / "copy.yaml").write_text(text.replace("runs: 64", "runs: 65"))
+    (folder / "notes.txt").write_text("not a document\n")
+    (registry_dir / "profiles" / "team").mkdir()
+    profile = (registry_dir / "profiles" / "base_multi_agent.yaml").read_text()
+    (registry_dir / "profiles" / "team" / "base_multi_agent.yaml").write_text(profile)  # same blob
+    commit_all(registry_dir, "delete, rename, nest, copy")
+
+    def no_walk(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a folder tree was walked")
+
+    monkeypatch.setattr(Store, "list_blobs", no_walk)
+    incremental = outputs(run, registry_dir)
+    monkeypatch.undo()
+    cache_file(registry_dir).unlink()
+    assert incremental == outputs(run, registry_dir)
+    found = run(
+        "pattern",
+        "discover",
+        "--where",
+        "performance.runs in [42, 64, 65]",
+        "--json",
+        "-R",
+        registry_dir,
+    )
+    assert {row["path"] for row in found.json()} == {
+        "orchestrations/consensus_builder.yaml",
+        "orchestrations/renamed.yaml",
+        "orchestrations/nested/copy.yaml",
+    }
+    profiles = run("pattern", "discover", "--type", "profile", "--json", "-R", registry_dir).json()
+    team = next(row for row in profiles if row["name"] == "base_multi_agent")
+    assert [place["path"] for place in team["locations"]] == [
+        "profiles/base_multi_agent.yaml",
+        "profiles/team/base_multi_agent.yaml",
+    ]
+
+
 def test_a_busy_cache_is_done_without(
     run: RunFn, registry_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

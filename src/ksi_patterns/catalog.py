@@ -14,16 +14,17 @@ from ksi_patterns.registry import Registry
 from ksi_patterns.schema import DocumentKind, kind_of
 
 if TYPE_CHECKING:
-    from ksi_patterns.filters import Condition
     from ksi_patterns.index_cache import IndexCache
     from ksi_patterns.records import Record
 
 T = TypeVar("T")
 Warn = Callable[[str], None]
-DISCOVERABLE = ("orchestration", "profile")
 # The cache keeps every version it has seen; past twice the documents at hand plus this many
 # rows it is removed after the run (the next run builds it afresh).
 STALE_ROWS = 5000
+# A folder tree not listed in the cache is derived from the listing of an earlier commit (found
+# among this many first-parent ancestors) and a tree diff, rather than walked.
+EARLIER_COMMITS = 8
 
 
 @dataclass(frozen=True)
@@ -154,16 +155,29 @@ class Catalog:
         trees = list(dict.fromkeys(tree for _ref, _folder, tree in folders))
         listed = cache.listings(trees) if cache is not None else {}
 
+        # Folder trees not listed yet: from a listing of an earlier commit and a tree diff
+        # (after a commit, only what it changed is read), else by walking the tree.
         walked: dict[str, list[tuple[str, str]]] = {}  # tree id -> (path, blob)
+        earlier: dict[str, Record] = {}  # records of the blobs in those earlier listings
         for ref, folder, tree in folders:
-            if tree not in listed and tree not in walked:
+            if tree in listed or tree in walked:
+                continue
+            base = _earlier_listing(registry, cache, ref, folder) if cache is not None else None
+            if base is None:
                 walked[tree] = [
                     (path, blob)
                     for path, blob in store.list_blobs(ref, under=folder)
                     if path.endswith((".yaml", ".yml"))
                 ]
+                continue
+            base_tree, base_entries = base
+            walked[tree] = _updated(registry, folder, base_tree, base_entries, tree)
+            earlier.update((record.blob, record) for _path, record in base_entries)
         first_path = {blob: path for entries in walked.values() for path, blob in reversed(entries)}
-        records = cache.lookup(list(first_path)) if cache is not None and first_path else {}
+        records = {blob: earlier[blob] for blob in first_path if blob in earlier}
+        unknown = [blob for blob in first_path if blob not in records]
+        if cache is not None and unknown:
+            records.update(cache.lookup(unknown))
         parsed = [
             record_of(blob, store.repo[blob].read_raw(), path)
             for blob, path in first_path.items()
@@ -240,6 +254,52 @@ def posting_key(item: Located) -> int | str:
     return record.cache_id if record.cache_id is not None else record.blob
 
 
+def _earlier_listing(
+    registry: Registry, cache: IndexCache, ref: str, folder: str
+) -> tuple[str, list[tuple[str, Record]]] | None:
+    """The cached listing of `folder` in the nearest of `ref`'s first-parent ancestors
+    (EARLIER_COMMITS at most), with its tree id; None when there is none."""
+    import pygit2
+
+    commit = registry.store.resolve(ref)
+    trees: list[str] = []
+    for _ in range(EARLIER_COMMITS):
+        if not commit.parents:
+            break
+        commit = commit.parents[0]
+        sub = commit.tree[folder] if folder in commit.tree else None  # noqa: SIM401
+        if isinstance(sub, pygit2.Tree):
+            trees.append(str(sub.id))
+    return cache.nearest_listing(trees) if trees else None
+
+
+def _updated(
+    registry: Registry,
+    folder: str,
+    base_tree: str,
+    base_entries: list[tuple[str, Record]],
+    tree: str,
+) -> list[tuple[str, str]]:
+    """(path, blob) of the documents in `tree`, from those of `base_tree` and the diff between
+    the two trees: the same list `list_blobs` would give, without walking every entry."""
+    import pygit2
+    from pygit2.enums import DeltaStatus, FileMode
+
+    repo = registry.store.repo
+    old, new = repo[base_tree], repo[tree]
+    assert isinstance(old, pygit2.Tree) and isinstance(new, pygit2.Tree)
+    current = {path: record.blob for path, record in base_entries}
+    prefix = folder + "/"
+    for delta in old.diff_to_tree(new).deltas:
+        if delta.status != DeltaStatus.ADDED:
+            current.pop(prefix + delta.old_file.path, None)
+        if delta.status != DeltaStatus.DELETED and delta.new_file.mode != FileMode.COMMIT:
+            path = prefix + delta.new_file.path
+            if path.endswith((".yaml", ".yml")):
+                current[path] = str(delta.new_file.id)
+    return sorted(current.items())
+
+
 def _open_cache(registry: Registry, notes: list[str]) -> IndexCache | None:
     from ksi_patterns.index_cache import CacheUnusable, IndexCache
 
@@ -307,90 +367,3 @@ def branch_refs(registry: Registry) -> list[str]:
     branches = registry.store.branches()
     ordered = ([current] if current in branches else []) + [b for b in branches if b != current]
     return ordered or ["HEAD"]
-
-
-# ---------------------------------------------------------------------------------------------
-# discover
-
-
-@dataclass(frozen=True)
-class Query:
-    kind: str | None = None
-    tags: tuple[str, ...] = ()
-    capabilities: tuple[str, ...] = ()
-    conditions: tuple[Condition, ...] = ()
-
-
-@dataclass(frozen=True)
-class Found:
-    """One discover result: a document blob and every (ref, path) holding it."""
-
-    name: str
-    kind: str
-    version: str | None
-    description: str
-    tags: list[str]
-    capabilities: list[str]
-    path: str
-    blob: str
-    refs: list[str]
-    locations: list[dict[str, str]]
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _found(item: Located) -> Found:
-    record = item.record
-    return Found(
-        name=item.name,
-        kind=record.kind or "",
-        version=record.version,
-        description=record.description,
-        tags=record.tags,
-        capabilities=record.capabilities,
-        path=item.path,
-        blob=record.blob,
-        refs=item.refs,
-        locations=[{"ref": ref, "path": path} for ref, path in item.locations],
-    )
-
-
-def discover(catalog: Catalog, query: Query) -> tuple[list[Found], list[str]]:
-    """Patterns and profiles meeting every part of `query`; also warnings for fields that no
-    document has (a typo in --where is then visible)."""
-    from ksi_patterns.filters import FieldSeen, has_field, matches
-
-    everything = catalog.of_kind(*DISCOVERABLE)
-    items = [item for item in everything if not query.kind or item.record.kind == query.kind]
-    if query.tags:
-        items = [item for item in items if set(query.tags) <= set(item.record.tags)]
-    if query.capabilities:
-        wanted = set(query.capabilities)
-        items = [item for item in items if wanted <= set(item.record.capabilities)]
-    warnings: list[str] = []
-    if query.conditions:
-        keys = {condition.path[0] for condition in query.conditions}
-        documents = catalog.documents(items, keys)
-        seen = FieldSeen()
-        items = [
-            item
-            for item in items
-            if all(
-                matches(c, documents[item.record.blob], item.name, seen) for c in query.conditions
-            )
-        ]
-        missing = seen.missing(query.conditions)
-        if missing:
-            paths = {c.field: c.path for c in query.conditions}
-            documents = catalog.documents(everything, {paths[f][0] for f in missing})
-            for item in everything:
-                document = documents[item.record.blob]
-                missing = [f for f in missing if not has_field(document, paths[f])]
-                if not missing:
-                    break
-            where = ", ".join(catalog.refs)
-            warnings += [f"warning: no document at {where} has the field {f!r}" for f in missing]
-    found = [_found(item) for item in items]
-    found.sort(key=lambda f: (f.kind != "orchestration", f.kind, f.name, f.path, f.refs))
-    return found, warnings

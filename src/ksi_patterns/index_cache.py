@@ -11,7 +11,9 @@ rows are keyed by blob id and never go stale; what a ref holds always comes from
     listings  one per git tree (the orchestrations/ or profiles/ folder of some commit): every
               document in it as [path, doc id, *record row], so that a warm run reads one row
               per folder instead of walking 10,000 tree entries and looking up 10,000 blobs.
-              Keyed by the tree id, a listing never goes stale either.
+              Keyed by the tree id, a listing never goes stale either; the newest
+              KEEP_LISTINGS are kept, and a folder changed by a commit is listed from an
+              earlier commit's listing and a tree diff (catalog.py).
     meta      the layout version and the tokenizer version: a mismatch rebuilds the cache
 
 Failures never change a result:
@@ -41,12 +43,15 @@ from ksi_patterns.search_text import TERMS_VERSION
 
 FILE_NAME = "index.sqlite"
 LAYOUT_VERSION = 3
+KEEP_LISTINGS = 16  # folder listings kept (the newest); older ones are derived again when needed
 BUSY_TIMEOUT = 2.0  # seconds a statement waits for another process's write lock
 # `document -> '$.key'` (SQLite 3.38+) lets a query return only the parts of documents a filter
 # reads; older SQLite returns whole documents. Keys outside this set are not put in a JSON path.
 JSON_ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:@/+-]+$")
-_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED (and their extended codes, by their low byte)
+# SQLite result codes (their low byte, for extended codes too) that say "not now" or "not here"
+# rather than "damaged": busy, locked, out of memory, read-only, full, cannot open, no permission.
+_UNUSABLE_CODES = {5, 6, 7, 8, 13, 14, 3}
 
 _SCHEMA = """
 create table if not exists meta (key text primary key, value text not null);
@@ -110,16 +115,16 @@ class CacheUnusable(Exception):
     """The cache cannot be used in this run (busy, unwritable folder): go on without it."""
 
 
-def _busy(err: sqlite3.Error) -> bool:
+def _unusable(err: sqlite3.Error) -> bool:
     code = getattr(err, "sqlite_errorcode", None)
     if isinstance(code, int):
-        return code & 0xFF in _BUSY_CODES
-    return "locked" in str(err) or "busy" in str(err)
+        return code & 0xFF in _UNUSABLE_CODES
+    return any(word in str(err) for word in ("locked", "busy", "readonly", "unable to open"))
 
 
 def _translate(err: Exception) -> Exception:
-    if isinstance(err, sqlite3.Error) and _busy(err):
-        return CacheUnusable(f"index cache busy: {err}")
+    if isinstance(err, sqlite3.Error) and _unusable(err):
+        return CacheUnusable(f"index cache unusable now: {err}")
     if isinstance(err, sqlite3.DatabaseError | ValueError | TypeError | KeyError):
         return CacheCorrupt(f"index cache unreadable: {err}")
     if isinstance(err, OSError | sqlite3.Error):
@@ -260,6 +265,23 @@ class IndexCache:
                 found[tree] = _listing_records(json.loads(text))
         return found
 
+    def nearest_listing(self, trees: Sequence[str]) -> tuple[str, list[tuple[str, Record]]] | None:
+        """The first of `trees` that is listed, with its listing; None when none is."""
+        with _guarded():
+            have = {
+                row[0]
+                for row in self._db.execute(
+                    "select tree from listings where tree in (select value from json_each(?))",
+                    (json.dumps(list(trees)),),
+                )
+            }
+        for tree in trees:
+            if tree in have:
+                found = self.listings([tree])
+                if tree in found:
+                    return tree, found[tree]
+        return None
+
     def documents(self, ids: Sequence[int]) -> dict[int, Any]:
         """id -> the document, for cached records."""
         with _guarded():
@@ -385,6 +407,11 @@ class IndexCache:
         self._db.execute(
             "insert or replace into listings values (?, ?)",
             (tree, json.dumps(rows, separators=(",", ":"))),
+        )
+        self._db.execute(  # the newest listings only: each is a whole folder's worth
+            "delete from listings where rowid not in "
+            "(select rowid from listings order by rowid desc limit ?)",
+            (KEEP_LISTINGS,),
         )
 
     def size(self) -> int:

@@ -11,7 +11,7 @@ from ksi_patterns.cli import output
 from ksi_patterns.cli.options import JsonOption, RegistryOption
 
 if TYPE_CHECKING:
-    from ksi_patterns.catalog import Found
+    from ksi_patterns.discovery import Found
     from ksi_patterns.ranking import Selection
 
 WHERE_HELP = (
@@ -52,8 +52,9 @@ def discover(
     json: JsonOption = False,
 ) -> None:
     """Find patterns and profiles by type, tags, capabilities and any field."""
-    from ksi_patterns.catalog import Query, branch_refs, with_catalog
-    from ksi_patterns.catalog import discover as run_discover
+    from ksi_patterns.catalog import branch_refs, with_catalog
+    from ksi_patterns.discovery import Query
+    from ksi_patterns.discovery import discover as run_discover
     from ksi_patterns.errors import UsageError
     from ksi_patterns.filters import parse_metadata_filter, parse_where
     from ksi_patterns.registry import open_registry
