@@ -4,10 +4,12 @@ capabilities, and conditions on any field; see filters for what the conditions m
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ksi_patterns.catalog import Catalog, Located
 from ksi_patterns.filters import Condition, FieldSeen, has_field, matches
+
+if TYPE_CHECKING:  # at run time the catalog is only used, so catalog.py can re-export discover
+    from ksi_patterns.catalog import Catalog, Located
 
 DISCOVERABLE = ("orchestration", "profile")
 
