@@ -52,26 +52,17 @@ def plan_trees(
     merged: dict[str, pygit2.Oid | bytes] = {}
     conflicts: dict[str, list[Conflict]] = {}
     fallbacks: dict[str, str] = {}
-    conflicted_paths = set()
-    if index.conflicts is not None:
-        for ancestor, ours, theirs in index.conflicts:
-            path = (ours or theirs or ancestor).path
-            conflicted_paths.add(path)
-            data, found, fallback = _resolve_file(repo, path, ancestor, ours, theirs, labels)
-            if data is not None:
-                merged[path] = data
-            if found:
-                conflicts[path] = found
-            if fallback:
-                fallbacks[path] = fallback
+    to_resolve: dict[str, tuple[Entry, Entry, Entry]] = {}
+    for ancestor, ours, theirs in index.conflicts or []:
+        to_resolve[(ours or theirs or ancestor).path] = (ancestor, ours, theirs)
     ours_files = {path: pygit2.Oid(hex=blob) for path, blob in store.list_blobs(ours_tip)}
     # A YAML file changed on both sides goes through the engine even when libgit2 merged its
     # lines cleanly: a clean line merge can still be wrong YAML (the same key added at two
     # places) or hide a conflict the structure shows.
-    for path, (ancestor, ours, theirs) in _changed_on_both_sides(
-        store, base_tree, ours_files, theirs_tip, conflicted_paths
-    ).items():
-        conflicted_paths.add(path)
+    to_resolve.update(
+        _changed_on_both_sides(store, base_tree, ours_files, theirs_tip, set(to_resolve))
+    )
+    for path, (ancestor, ours, theirs) in to_resolve.items():
         data, found, fallback = _resolve_file(repo, path, ancestor, ours, theirs, labels)
         if data is not None:
             merged[path] = data
@@ -79,6 +70,7 @@ def plan_trees(
             conflicts[path] = found
         if fallback:
             fallbacks[path] = fallback
+    conflicted_paths = set(to_resolve)
     for entry in index:
         if entry.path not in conflicted_paths:
             merged[entry.path] = entry.id

@@ -88,24 +88,13 @@ def _discover_table(rows: list[Found], all_branches: bool) -> None:
     if all_branches:
         headers.insert(3, "BRANCHES")
 
-    def cells(row: Found, description: str) -> list[str]:
-        found = [row.name, row.kind, row.version or "", ", ".join(row.tags), description]
+    def cells(row: Found) -> list[str]:
+        found = [row.name, row.kind, row.version or "", ", ".join(row.tags), row.description]
         if all_branches:
             found.insert(3, ", ".join(row.refs))
         return found
 
-    if not sys.stdout.isatty():
-        output.columns([headers] + [cells(row, row.description) for row in rows])
-        return
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in headers:
-        table.add_column(column, no_wrap=column != "DESCRIPTION", overflow="ellipsis")
-    for row in rows:
-        text = row.description if len(row.description) <= 70 else row.description[:69] + "…"
-        table.add_row(*cells(row, text))
-    output.table_console().print(table)
+    output.table(headers, [cells(row) for row in rows])
 
 
 def select(

@@ -52,6 +52,24 @@ def note(message: str) -> None:
     stderr().print(message, markup=False)
 
 
+def table(headers: list[str], rows: list[list[str]], *, width: int = 70) -> None:
+    """Rows under headers: whole cells when piped, a rich table on a terminal where the last
+    column (a description) is cut to `width` characters."""
+    if not sys.stdout.isatty():
+        columns([headers, *rows])
+        return
+    from rich.table import Table
+
+    shown = Table(box=None, pad_edge=False, header_style="bold")
+    for number, header in enumerate(headers):
+        last = number == len(headers) - 1
+        shown.add_column(header, no_wrap=not last, overflow="ellipsis")
+    for row in rows:
+        text = row[-1] if len(row[-1]) <= width else row[-1][: width - 1] + "…"
+        shown.add_row(*row[:-1], text)
+    table_console().print(shown)
+
+
 def columns(rows: list[list[str]]) -> None:
     """A plain, aligned table for pipes: every cell whole, no colour, no rich import."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

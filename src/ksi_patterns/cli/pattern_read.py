@@ -43,22 +43,10 @@ def list_patterns(
     if not rows:
         output.note("No documents match.")
         return
-    headers = ["NAME", "TYPE", "VERSION", "TAGS", "DESCRIPTION"]
-    if not sys.stdout.isatty():
-        output.columns(
-            [headers]
-            + [[r.name, r.kind, r.version or "", ", ".join(r.tags), r.description] for r in rows]
-        )
-        return
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in headers:
-        table.add_column(column, no_wrap=column != "DESCRIPTION", overflow="ellipsis")
-    for row in rows:
-        description = row.description if len(row.description) <= 70 else row.description[:69] + "…"
-        table.add_row(row.name, row.kind, row.version or "", ", ".join(row.tags), description)
-    output.table_console().print(table)
+    output.table(
+        ["NAME", "TYPE", "VERSION", "TAGS", "DESCRIPTION"],
+        [[r.name, r.kind, r.version or "", ", ".join(r.tags), r.description] for r in rows],
+    )
 
 
 def show(
