@@ -129,14 +129,11 @@ def _mean(values: list[float]) -> float:
     return math.fsum(values) / len(values) if values else NO_PRIOR
 
 
-def _clamp(value: float) -> float:
-    return min(1.0, max(0.0, value))
-
-
 def _shrunk(value: float | None, runs: int, prior: float) -> float:
     if value is None or runs <= 0:
         return prior
-    return (runs * _clamp(value) + PRIOR_RUNS * prior) / (runs + PRIOR_RUNS)
+    clamped = 0.0 if value < 0 else 1.0 if value > 1 else value
+    return (runs * clamped + PRIOR_RUNS * prior) / (runs + PRIOR_RUNS)
 
 
 def _bm25(
@@ -221,10 +218,11 @@ def select(catalog: Catalog, task: str, requirements: list[Requirement], top: in
     for item in scored:
         record = item.record
         runs = record.runs
+        avg, rate = record.avg_score, record.success_rate
         values = (
             bm25[record.blob] / best if best > 0 else 0.0,
-            _shrunk(record.avg_score, runs, score_mean) if runs > 0 else score_mean,
-            _shrunk(record.success_rate, runs, success_mean) if runs > 0 else success_mean,
+            _shrunk(avg, runs, score_mean) if runs > 0 and avg is not None else score_mean,
+            _shrunk(rate, runs, success_mean) if runs > 0 and rate is not None else success_mean,
             freshness(record.lineage_date) if record.lineage_date else 0.0,
         )
         # always summed in this order, so equal inputs give equal scores
