@@ -38,7 +38,6 @@ OPERATORS = (*ORDERING, "==", "!=", "in", "contains", "exists")
 _SYMBOLS = "<>=!"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$")
 _SEGMENT = re.compile(r"^[^\s.<>=!\[\]{},\"']+$")
-_MISSING = object()
 
 
 def _shown_ops() -> str:
