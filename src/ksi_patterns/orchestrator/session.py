@@ -1,25 +1,38 @@
 """An orchestrator session: one agent (and its sub-agents) acting on a pattern through events.
 
-The session owns what every backend shares: the event bus (composition handlers, plugins, and
-`agent:spawn`, which runs a sub-agent session with the same backend), the limits (turns per agent,
-tokens for the whole session, spawn depth), the transcript, and the summary. A backend only
-decides what the agent does next: `anthropic` asks the model, `simulate` walks the DSL. Both act
-through `Agent.call_tool` / `Agent.emit`, so the same handlers run and the same records are kept.
+The session owns what every backend shares: the event bus (session_bus.py: composition handlers,
+plugins, and `agent:spawn`, which runs a sub-agent session with the same backend), the limits
+(options.py: turns per agent, tokens for the whole session, spawn depth), the transcript, and the
+summary (summary.py). A backend (backend.py) only decides what the agent does next: `anthropic`
+asks the model, `simulate` walks the DSL. Both act through `Agent.call_tool` / `Agent.emit`
+(agent.py, tools.py), so the same handlers run and the same records are kept.
+
+This module holds the run itself: loading the pattern and prompt, running the orchestrator's
+conversation, and ending with a summary. The names callers use are importable from here.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.errors import KsiError, UsageError
-from ksi_patterns.orchestrator import prompts
+from ksi_patterns.orchestrator import prompts, session_bus
+from ksi_patterns.orchestrator.agent import Agent
+from ksi_patterns.orchestrator.backend import Backend, BackendError, SessionError
+from ksi_patterns.orchestrator.options import (
+    DEFAULT_MODEL,
+    DEFAULT_PROFILE,
+    MAX_SPAWN_DEPTH,
+    Limits,
+    SessionOptions,
+)
+from ksi_patterns.orchestrator.summary import Decision, Summary
+from ksi_patterns.orchestrator.tools import ToolOutcome
 from ksi_patterns.orchestrator.transcripts import (
     TranscriptWriter,
     new_session_id,
@@ -27,244 +40,29 @@ from ksi_patterns.orchestrator.transcripts import (
 )
 
 if TYPE_CHECKING:
-    from ksi_patterns.events import Emission, Event, EventBus
     from ksi_patterns.registry import Registry
 
-DEFAULT_MODEL = "claude-sonnet-5-5"
-DEFAULT_PROFILE = "base_orchestrator"
-MAX_SPAWN_DEPTH = 2  # the orchestrator is depth 0; its sub-agents 1; theirs 2, who spawn no more
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_PROFILE",
+    "DELAYED_EVENTS_GRACE",
+    "MAX_SPAWN_DEPTH",
+    "Agent",
+    "Backend",
+    "BackendError",
+    "Decision",
+    "Limits",
+    "Observer",
+    "Session",
+    "SessionError",
+    "SessionOptions",
+    "Summary",
+    "ToolOutcome",
+]
+
 DELAYED_EVENTS_GRACE = 5.0  # seconds the session waits at its end for delayed events
 
-
-class SessionError(KsiError):
-    """The session could not go on (the model's service failed, a limit was misconfigured);
-    the transcript is kept and named in the message."""
-
-
-class BackendError(SessionError):
-    """The backend's service failed: authentication, rate limit, overload, connection."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_turns: int = 20  # the orchestrator's turns
-    max_tokens: int = 200_000  # input + output, the whole session (sub-agents included)
-    sub_agent_turns: int = 8  # each sub-agent's own turn limit
-    max_depth: int = MAX_SPAWN_DEPTH
-
-    def __post_init__(self) -> None:
-        for name in ("max_turns", "max_tokens", "sub_agent_turns"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-
-
-@dataclass(frozen=True)
-class ToolOutcome:
-    """What a tool call returns to the agent: the text of the tool_result and whether it failed."""
-
-    content: dict[str, Any]
-    is_error: bool
-
-    @property
-    def text(self) -> str:
-        return json.dumps(self.content, ensure_ascii=False, default=str)
-
-
-class Backend(Protocol):
-    name: str
-
-    def run(self, agent: Agent) -> None:
-        """Carry out `agent`'s conversation until it ends or a limit stops it; set
-        `agent.final_text` and `agent.stop_reason`. Raise BackendError when the service fails."""
-
-
 Observer = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class Agent:
-    """One conversation: the orchestrator (depth 0) or a spawned sub-agent."""
-
-    session: Session
-    name: str
-    profile: str
-    role: str | None
-    task: str
-    system: str
-    depth: int
-    max_turns: int
-    turns: int = 0
-    final_text: str = ""
-    stop_reason: str | None = None
-
-    # -- limits ----------------------------------------------------------------------------
-
-    def limit_reached(self) -> str | None:
-        """`max_turns` or `max_tokens` when the next turn must not start, else None."""
-        if self.turns >= self.max_turns:
-            return "max_turns"
-        if self.session.tokens_total >= self.session.limits.max_tokens:
-            return "max_tokens"
-        return None
-
-    def tokens_left(self) -> int:
-        return max(0, self.session.limits.max_tokens - self.session.tokens_total)
-
-    # -- records ---------------------------------------------------------------------------
-
-    def record(self, type_: str, **fields: Any) -> None:
-        self.session.record(type_, agent=self.name, depth=self.depth, **fields)
-
-    def count_turn(
-        self,
-        *,
-        content: list[dict[str, Any]] | None = None,
-        stop_reason: str | None = None,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        label: str | None = None,
-    ) -> None:
-        self.turns += 1
-        self.session.tokens_input += input_tokens
-        self.session.tokens_output += output_tokens
-        fields: dict[str, Any] = {"turn": self.turns, "stop_reason": stop_reason}
-        if label is not None:
-            fields["label"] = label
-        if input_tokens or output_tokens:
-            fields["usage"] = {"input_tokens": input_tokens, "output_tokens": output_tokens}
-        if content is not None:
-            fields["content"] = content
-        self.record("turn", **fields)
-
-    # -- acting ----------------------------------------------------------------------------
-
-    def call_tool(self, name: str, tool_input: Any, tool_use_id: str | None = None) -> ToolOutcome:
-        """A tool call of the model: checked, then emitted. Bad input is an error result."""
-        self.record("tool_call", name=name, input=tool_input, tool_use_id=tool_use_id)
-        if name != prompts.TOOL_NAME:
-            return self._refuse(f"unknown tool {name!r}: the only tool is {prompts.TOOL_NAME}")
-        if not isinstance(tool_input, dict):
-            return self._refuse("emit_event takes an object: {event, data, delay, condition}")
-        event = tool_input.get("event")
-        data = tool_input.get("data")
-        delay = tool_input.get("delay")
-        condition = tool_input.get("condition")
-        if not isinstance(event, str) or not event.strip():
-            return self._refuse('emit_event needs "event": a string such as "monitoring:alert"')
-        if data is not None and not isinstance(data, dict):
-            return self._refuse('"data" must be an object')
-        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float)):
-            return self._refuse('"delay" must be a number of seconds')
-        if condition is not None and not isinstance(condition, str):
-            return self._refuse('"condition" must be a string')
-        return self.emit(
-            event.strip(),
-            data or {},
-            delay=None if delay is None else float(delay),
-            condition=condition or None,
-        )
-
-    def _refuse(self, message: str) -> ToolOutcome:
-        self.record("tool_error", message=message)
-        return ToolOutcome({"error": message}, True)
-
-    def emit(
-        self,
-        event: str,
-        data: Mapping[str, Any],
-        *,
-        delay: float | None = None,
-        condition: str | None = None,
-        line: int | None = None,
-    ) -> ToolOutcome:
-        return self.session.emit(self, event, data, delay=delay, condition=condition, line=line)
-
-
-@dataclass
-class Decision:
-    decision: str
-    pattern: str | None
-    confidence: Any
-    agent: str
-    result: Any
-    commit: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "decision": self.decision,
-            "pattern": self.pattern,
-            "confidence": self.confidence,
-            "agent": self.agent,
-            "commit": self.commit,
-            "result": self.result,
-        }
-
-
-@dataclass
-class Summary:
-    session: str
-    pattern: str
-    backend: str
-    model: str | None
-    profile: str
-    status: str  # completed, stopped (a limit), error, interrupted
-    stop_reason: str | None
-    turns: int
-    sub_agent_turns: int
-    tokens_input: int
-    tokens_output: int
-    events: dict[str, int]
-    not_emitted: int
-    errors: int
-    decisions: list[Decision]
-    agents: list[dict[str, Any]]
-    skipped: list[dict[str, Any]]
-    final_text: str
-    transcript: Path
-    message: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    pattern_path: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "session": self.session,
-            "pattern": self.pattern,
-            "pattern_path": self.pattern_path,
-            "backend": self.backend,
-            "model": self.model,
-            "profile": self.profile,
-            "status": self.status,
-            "stop_reason": self.stop_reason,
-            "turns": self.turns,
-            "sub_agent_turns": self.sub_agent_turns,
-            "tokens": {
-                "input": self.tokens_input,
-                "output": self.tokens_output,
-                "total": self.tokens_input + self.tokens_output,
-            },
-            "events": self.events,
-            "not_emitted": self.not_emitted,
-            "errors": self.errors,
-            "decisions": [decision.to_json() for decision in self.decisions],
-            "agents": self.agents,
-            "skipped": self.skipped,
-            "final_text": self.final_text,
-            "transcript": str(self.transcript),
-            "message": self.message,
-            "warnings": self.warnings,
-        }
-
-
-@dataclass
-class SessionOptions:
-    pattern: str
-    task: str
-    backend: str = "simulate"
-    profile: str | None = None  # default: the registry's defaults.orchestrator_profile
-    model: str | None = None  # default: the registry's defaults.model
-    limits: Limits = field(default_factory=Limits)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    secrets: tuple[str, ...] = ()  # never written to the transcript
 
 
 class Session:
@@ -303,9 +101,10 @@ class Session:
         self.agents: list[dict[str, Any]] = []
         self.skipped: list[dict[str, Any]] = []
         self.warnings: list[str] = []
-        self._spawned = 0
+        self.spawned = 0  # sub-agents started, which numbers their names
         self._local = threading.local()
-        self._fatal: BaseException | None = None
+        # a sub-agent's service failure, raised again where its agent:spawn was emitted
+        self.fatal: BaseException | None = None
         self._transcript: TranscriptWriter | None = None
         self.pattern_path = ""
         self.pattern_text = ""
@@ -322,7 +121,8 @@ class Session:
     def transcript_path(self) -> Path:
         return sessions_dir(self.registry.store.state_dir) / f"{self.id}.jsonl"
 
-    def _stack(self) -> list[Agent]:
+    def agent_stack(self) -> list[Agent]:
+        """The agents whose turns run on this thread, innermost (the one emitting) last."""
         stack: list[Agent] | None = getattr(self._local, "stack", None)
         if stack is None:
             stack = []
@@ -382,29 +182,11 @@ class Session:
         )
         return profile_text, system
 
-    def _bus(self) -> EventBus:
-        from ksi_patterns.events import EventBus
-        from ksi_patterns.handlers import (
-            event_log_path,
-            load_plugins,
-            register_composition_handlers,
-        )
-
-        bus = EventBus(
-            log_path=event_log_path(self.registry),
-            metrics=self.metrics,
-            source=f"session:{self.id}",
-        )
-        register_composition_handlers(bus, self.registry)
-        load_plugins(bus)
-        bus.on("agent:spawn", self._spawn, name="orchestrator:agent_spawn")
-        return bus
-
     def run(self) -> Summary:
         if not self.options.task.strip():
             raise UsageError("--task is empty: say what the session should do")
         _profile_text, system = self._load()
-        self.bus = self._bus()
+        self.bus = session_bus.build_bus(self)
         self._transcript = TranscriptWriter(self.transcript_path, secrets=self.options.secrets)
         orchestrator = Agent(
             self,
@@ -437,7 +219,7 @@ class Session:
         )
         status, message = "completed", None
         try:
-            self._run_agent(orchestrator)
+            self.run_agent(orchestrator)
             if orchestrator.stop_reason in ("max_turns", "max_tokens"):
                 status = "stopped"
         except SessionError as err:
@@ -455,8 +237,9 @@ class Session:
             raise
         return self._finish(orchestrator, status, message)
 
-    def _run_agent(self, agent: Agent) -> None:
-        stack = self._stack()
+    def run_agent(self, agent: Agent) -> None:
+        """`agent`'s conversation, carried out by the backend on top of the agent stack."""
+        stack = self.agent_stack()
         stack.append(agent)
         try:
             self.backend.run(agent)
@@ -521,200 +304,9 @@ class Session:
         condition: str | None,
         line: int | None,
     ) -> ToolOutcome:
-        stack = self._stack()
-        pushed = not stack or stack[-1] is not agent
-        if pushed:
-            stack.append(agent)
-        try:
-            emission = self.bus.emit(event, dict(data), delay=delay, condition=condition)
-        except SessionError:
-            raise
-        except KsiError as err:  # a bad condition, a refused event name
-            self.errors += 1
-            fields: dict[str, Any] = {"event": event, "data": dict(data), "emitted": False}
-            if line is not None:
-                fields["line"] = line
-            agent.record("event", **fields, reason=err.message, is_error=True, results=[])
-            return ToolOutcome({"event": event, "emitted": False, "error": err.message}, True)
-        finally:
-            if pushed:
-                stack.pop()
-        if self._fatal is not None:  # a sub-agent's service failed: the session ends with it
-            fatal, self._fatal = self._fatal, None
-            raise fatal
-        outcome = self._outcome(emission)
-        if emission.emitted:
-            self.events[event] += 1
-        elif not emission.scheduled:
-            self.not_emitted += 1
-        if outcome.is_error:
-            self.errors += 1
-        fields = {
-            "event": event,
-            "id": emission.event.id,
-            "data": emission.event.data,
-            "emitted": emission.emitted,
-            "scheduled": emission.scheduled,
-            "outcome": emission.outcome,
-            "reason": emission.reason,
-            "results": emission.results,
-            "is_error": outcome.is_error,
-        }
-        if delay is not None:
-            fields["delay"] = delay
-        if condition is not None:
-            fields["condition"] = condition
-        if line is not None:
-            fields["line"] = line
-        agent.record("event", **fields)
-        if event == "composition:track_decision" and emission.emitted and not outcome.is_error:
-            self._decision(agent, emission)
-        return outcome
-
-    @staticmethod
-    def _outcome(emission: Emission) -> ToolOutcome:
-        """The tool result: the emission as JSON; an error when the event was refused, its
-        condition could not be evaluated, or a handler failed."""
-        from ksi_patterns.events import CONDITION_ERROR, REFUSED
-
-        content: dict[str, Any] = {
-            "event": emission.event.name,
-            "id": emission.event.id,
-            "emitted": emission.emitted,
-            "scheduled": emission.scheduled,
-            "outcome": emission.outcome,
-            "reason": emission.reason,
-            "results": emission.results,
-        }
-        if emission.error:
-            content["error"] = emission.error
-        failed = emission.outcome in (CONDITION_ERROR, REFUSED) or bool(emission.failed)
-        return ToolOutcome(content, failed)
-
-    def _decision(self, agent: Agent, emission: Emission) -> None:
-        data = emission.event.data
-        result = next(
-            (r for r in emission.results if isinstance(r, dict) and not _is_failure(r)), None
+        return session_bus.emit(
+            self, agent, event, data, delay=delay, condition=condition, line=line
         )
-        commit = _find_key(result, ("commit", "commit_id"))
-        decision = Decision(
-            decision=str(data.get("decision")),
-            pattern=data.get("pattern") if isinstance(data.get("pattern"), str) else None,
-            confidence=data.get("confidence"),
-            agent=agent.name,
-            result=result,
-            commit=None if commit is None else str(commit),
-        )
-        self.decisions.append(decision)
-        fields = decision.to_json()
-        fields.pop("agent")
-        agent.record("decision", **fields)
-
-    # -- agent:spawn -----------------------------------------------------------------------
-
-    def _spawn(self, event: Event, bus: EventBus) -> dict[str, Any]:
-        from ksi_patterns.model import check_name
-
-        stack = self._stack()
-        if not stack:
-            raise UsageError("agent:spawn runs only during an agent's turn (not delayed)")
-        parent = stack[-1]
-        depth = parent.depth + 1
-        if depth > self.limits.max_depth:
-            raise UsageError(
-                f"agent:spawn refused: {parent.name} is at depth {parent.depth}, and sub-agents "
-                f"spawn no deeper than {self.limits.max_depth}"
-            )
-        data = event.data
-        profile = data.get("profile")
-        if not isinstance(profile, str) or not profile:
-            raise UsageError('agent:spawn needs "profile": the name of an agent profile')
-        check_name(profile, "profile")
-        role = data.get("role") if isinstance(data.get("role"), str) else None
-        task = next(
-            (
-                str(data[key])
-                for key in ("task", "purpose")
-                if isinstance(data.get(key), str) and data[key].strip()
-            ),
-            None,
-        )
-        if task is None:
-            task = (
-                f"Act as the {role or 'helper'} of the {self.pattern} pattern for this task: "
-                f"{self.options.task}"
-            )
-        profile_text = prompts.profile_prompt(profile, self.registry.lookup())
-        self._spawned += 1
-        name = f"{role or profile}#{self._spawned}"
-        agent = Agent(
-            self,
-            name,
-            profile,
-            role,
-            task,
-            prompts.agent_prompt(profile_text, role, task),
-            depth=depth,
-            max_turns=self.limits.sub_agent_turns,
-        )
-        self.record(
-            "agent_start",
-            agent=name,
-            depth=depth,
-            profile=profile,
-            role=role,
-            task=task,
-            parent=parent.name,
-            system=agent.system,
-        )
-        try:
-            self._run_agent(agent)
-        except SessionError as err:
-            # the service failed inside the sub-agent: the whole session ends with it
-            self._fatal = err
-            raise
-        self.record(
-            "agent_end",
-            agent=name,
-            depth=depth,
-            turns=agent.turns,
-            stop_reason=agent.stop_reason,
-            text=agent.final_text,
-        )
-        self.agents.append(
-            {
-                "agent": name,
-                "profile": profile,
-                "role": role,
-                "depth": depth,
-                "turns": agent.turns,
-                "stop_reason": agent.stop_reason,
-            }
-        )
-        return {
-            "agent_id": name,
-            "profile": profile,
-            "role": role,
-            "text": agent.final_text,
-            "turns": agent.turns,
-            "stop_reason": agent.stop_reason,
-        }
-
-
-def _is_failure(result: Any) -> bool:
-    return isinstance(result, dict) and result.get("ok") is False
-
-
-def _find_key(value: Any, keys: tuple[str, ...]) -> Any:
-    if isinstance(value, dict):
-        for key in keys:
-            if key in value:
-                return value[key]
-        for child in value.values():
-            found = _find_key(child, keys)
-            if found is not None:
-                return found
-    return None
 
 
 def _config(registry: Registry) -> dict[str, Any]:
