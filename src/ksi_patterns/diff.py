@@ -11,6 +11,8 @@ Lists are matched, not zipped (zipping reports every item after an insertion as 
 - other lists by a line-diff of the items (difflib), pairing what it replaces position by position.
 Identity-matched items whose order changed are reported as `moved` (the fewest such items that
 explain the new order); set-like lists (tags, capabilities) have no order, so no moves.
+The identity, the strict equality and the moves are worked out in `list_matching`; this
+module drives deepdiff with them.
 
 deepdiff takes the identity through `iterable_compare_func`, but its own matching compares every
 item with every other and deep-hashes each one (0.4 s for 1,000 items), so the matching step is
@@ -26,8 +28,14 @@ import re
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import pairwise, zip_longest
+from itertools import zip_longest
 from typing import Any, Literal
+
+from ksi_patterns.list_matching import IDENTITY_KEYS as IDENTITY_KEYS
+from ksi_patterns.list_matching import identity_key as identity_key
+from ksi_patterns.list_matching import identity_of as identity_of
+from ksi_patterns.list_matching import out_of_order
+from ksi_patterns.list_matching import same as same
 
 Step = str | int  # a map key (always text) or a list index
 Kind = Literal["added", "removed", "changed", "type_changed", "moved"]
@@ -35,7 +43,6 @@ KINDS: tuple[Kind, ...] = ("added", "removed", "changed", "type_changed", "moved
 # At one path, what was there reads before what is there now (as in a line diff).
 _SAME_PATH_ORDER: tuple[Kind, ...] = ("removed", "added", "changed", "type_changed", "moved")
 
-IDENTITY_KEYS = ("name", "id", "insight")
 # Lists of scalars under these keys are sets: reordering them is no change.
 SET_KEYS = frozenset({"tags", "capabilities_required", "capabilities"})
 
@@ -266,79 +273,13 @@ class _Matcher:
         return out
 
     def _record_moves(self, level: Any, matched: list[tuple[int, int]]) -> None:
-        moved = _out_of_order(matched)
+        moved = out_of_order(matched)
         if not moved:
             return
         where = _steps(level, new_side=True)
         if where and where[-1] in SET_KEYS:
             return
         self.moves += [Change((*where, j), "moved", i, j) for i, j in moved]
-
-
-def identity_of(old: Sequence[Any], new: Sequence[Any]) -> Callable[[Any], Hashable] | None:
-    """What identifies an item across two lists, or None when the lists have no identity."""
-    items = [*old, *new]
-    if all(isinstance(item, dict) for item in items):
-        key = identity_key(old, new)
-        return None if key is None else (lambda item: _scalar_identity(item[key]))
-    if all(_is_scalar(item) for item in items):
-        for side in (old, new):
-            if len({_scalar_identity(item) for item in side}) != len(side):
-                return None
-        return _scalar_identity
-    return None
-
-
-def identity_key(old: Sequence[dict[Any, Any]], new: Sequence[dict[Any, Any]]) -> Any:
-    """The key that identifies the maps of two lists: `name`, `id` or `insight` when present and
-    unique on each side; else, of the keys present and unique on each side with text or integer
-    values, the one whose values the two lists share most (a key that merely happens to be
-    unique, like a changed `confidence` in a one-item list, shares none). None if there is none.
-    """
-    candidates = [key for key in old[0] if _identifies(key, old) and _identifies(key, new)]
-    for key in IDENTITY_KEYS:
-        if key in candidates:
-            return key
-    best, shared_most = None, 0
-    for key in candidates:
-        shared = len({item[key] for item in old} & {item[key] for item in new})
-        if shared > shared_most:
-            best, shared_most = key, shared
-    return best
-
-
-def _identifies(key: Any, items: Sequence[dict[Any, Any]]) -> bool:
-    values = []
-    for item in items:
-        value = item.get(key)
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            return False
-        values.append(value)
-    return len(set(values)) == len(values)
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
-
-
-def _scalar_identity(value: Any) -> Hashable:
-    # True == 1 == 1.0 in Python; only the two numbers are the same value here.
-    return (type(value) is bool, value)
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal as the diff sees it: == (fast, in C), but true is not 1."""
-    return bool(a == b) and _strictly_same(a, b)
-
-
-def _strictly_same(a: Any, b: Any) -> bool:
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b)
-    if isinstance(a, dict):
-        return all(_strictly_same(value, b[key]) for key, value in a.items())
-    if isinstance(a, list):
-        return all(_strictly_same(x, y) for x, y in zip(a, b, strict=True))
-    return True  # == already held
 
 
 def _removed(i: int, item: Any) -> Pair:
@@ -384,35 +325,6 @@ def _fingerprint(value: Any) -> str:
         return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
     except (TypeError, ValueError):  # keys of mixed types cannot be sorted
         return repr(value)
-
-
-def _out_of_order(matched: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The matched (old, new) index pairs outside a longest run whose new indexes increase:
-    the fewest items whose moving explains the new order."""
-    if all(a[1] < b[1] for a, b in pairwise(matched)):
-        return []
-    # Patience sorting: tails[k] is the index (into matched) ending the best run of length k+1.
-    tails: list[int] = []
-    before: list[int] = [-1] * len(matched)
-    for position, (_i, j) in enumerate(matched):
-        low, high = 0, len(tails)
-        while low < high:
-            middle = (low + high) // 2
-            if matched[tails[middle]][1] < j:
-                low = middle + 1
-            else:
-                high = middle
-        before[position] = tails[low - 1] if low else -1
-        if low == len(tails):
-            tails.append(position)
-        else:
-            tails[low] = position
-    kept: set[int] = set()
-    position = tails[-1]
-    while position >= 0:
-        kept.add(position)
-        position = before[position]
-    return [pair for position, pair in enumerate(matched) if position not in kept]
 
 
 # ---------------------------------------------------------------------------------------------

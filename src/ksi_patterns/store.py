@@ -1,8 +1,11 @@
 """The git repository: reads at a ref, compare-and-swap commits, branches, tags, work-tree refresh.
 
-This is the one module that talks to git. It deals in posix paths and bytes and knows nothing of
-YAML. Every write is a commit built in memory from the branch tip and published with a
-compare-and-swap on the branch reference; a lost race is retried from the fresh tip (DESIGN.md 2).
+This is the one module the rest of ksi uses to talk to git; its helpers are `refs` (naming and
+resolving commits), `history` (a file's commits), `trees` (building trees in memory), `worktree`
+(refreshing files), `git_identity` (who commits) and `locks`. It deals in posix paths and bytes
+and knows nothing of YAML. Every write is a commit built in memory from the branch tip and
+published with a compare-and-swap on the branch reference; a lost race is retried from the fresh
+tip (DESIGN.md 2).
 """
 
 from __future__ import annotations
@@ -13,15 +16,17 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import FileMode, ObjectType, SortMode
+from pygit2.enums import FileMode, ObjectType
 
 from ksi_patterns import worktree
 from ksi_patterns.errors import ConflictError, KsiError, NotFoundError, UsageError
+from ksi_patterns.git_identity import git_signature
+from ksi_patterns.history import CommitInfo, file_history
 from ksi_patterns.locks import file_lock, is_locked
+from ksi_patterns.refs import Rev, check_refname, resolve_commit, rev_label
 from ksi_patterns.trees import Changes, blob_id, build_tree, check_path, lookup
 
 __all__ = ["ChangeFn", "Changes", "CommitInfo", "CommitResult", "Rev", "Store", "check_path"]
@@ -30,21 +35,8 @@ OPTIMISTIC_TRIES = 3  # lock-free tries of a commit before queueing on the commi
 MAX_ATTEMPTS = 50  # tries in all against a moving tip before giving up
 QUEUE_TIMEOUT = 10.0  # seconds to wait for the commit lock before going on without it
 
-Rev = str | pygit2.Commit
-"""A branch, tag, commit id (full or short), `HEAD`, any git revision, or a Commit."""
 ChangeFn = Callable[[pygit2.Commit | None], Changes]
 """Computes the changes from the branch tip (None when unborn); called again on every retry."""
-
-
-def _check_refname(kind: str, name: str) -> str:
-    full = f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}"
-    if not name or "\0" in name or not pygit2.reference_is_valid_name(full):
-        raise UsageError(f"invalid {kind} name {name!r}")
-    return full
-
-
-def _rev_label(ref: Rev) -> str:
-    return ref if isinstance(ref, str) else ref.short_id
 
 
 @dataclass(frozen=True)
@@ -62,18 +54,6 @@ class CommitResult:
     parent_id: str | None  # the tip the commit was built on; None for a root commit
     attempts: int = 1  # 1 when no race was lost
     skipped_worktree_paths: tuple[str, ...] = field(default=())
-
-
-@dataclass(frozen=True)
-class CommitInfo:
-    """One commit as `history` lists it."""
-
-    id: str
-    short_id: str
-    author_name: str
-    author_email: str
-    date: datetime  # author date, UTC
-    message: str
 
 
 class Store:
@@ -144,34 +124,7 @@ class Store:
 
     def resolve(self, ref: Rev) -> pygit2.Commit:
         """The commit `ref` names; annotated tags peel to their commit."""
-        if isinstance(ref, pygit2.Commit):
-            return ref
-        missing = NotFoundError(f"no branch, tag or commit named {ref!r}")
-        if not ref or "\0" in ref:
-            raise missing
-        if ref == "HEAD":
-            if self._repo.head_is_unborn:
-                raise NotFoundError("HEAD has no commit yet (empty repository)")
-            return self._repo.head.peel(pygit2.Commit)
-        for name in (f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/remotes/{ref}", ref):
-            if not name.startswith("refs/"):
-                continue
-            try:
-                return self._repo.lookup_reference(name).peel(pygit2.Commit)
-            except (KeyError, ValueError):
-                continue
-            except pygit2.GitError:  # a tag on a tree or blob
-                raise NotFoundError(f"{ref!r} does not name a commit") from None
-        try:
-            obj = self._repo.revparse_single(ref)
-        except pygit2.AmbiguousError:
-            raise NotFoundError(f"{ref!r} is ambiguous: give more of the commit id") from None
-        except (KeyError, ValueError, pygit2.GitError):
-            raise missing from None
-        try:
-            return obj.peel(pygit2.Commit)
-        except (ValueError, pygit2.GitError):
-            raise NotFoundError(f"{ref!r} does not name a commit") from None
+        return resolve_commit(self._repo, ref)
 
     def _entry(self, path: str, ref: Rev) -> pygit2.Object | None:
         return lookup(self.resolve(ref).tree, check_path(path))
@@ -180,7 +133,7 @@ class Store:
         """The content of the file at `path` in `ref`."""
         obj = self._entry(path, ref)
         if not isinstance(obj, pygit2.Blob):
-            raise NotFoundError(f"no file {path} at {_rev_label(ref)}")
+            raise NotFoundError(f"no file {path} at {rev_label(ref)}")
         return obj.data
 
     def read_blob_id(self, path: str, ref: Rev = "HEAD") -> str | None:
@@ -220,23 +173,7 @@ class Store:
     def history(self, path: str, ref: Rev = "HEAD", limit: int | None = None) -> list[CommitInfo]:
         """Commits reachable from `ref` that changed `path`, newest first."""
         check_path(path)
-
-        def entry_id(commit: pygit2.Commit) -> pygit2.Oid | None:
-            try:
-                return commit.tree[path].id
-            except KeyError:
-                return None
-
-        found: list[CommitInfo] = []
-        for commit in self._repo.walk(self.resolve(ref).id, SortMode.TOPOLOGICAL | SortMode.TIME):
-            mine = entry_id(commit)
-            parents = commit.parents
-            changed = mine is not None if not parents else all(entry_id(p) != mine for p in parents)
-            if changed:
-                found.append(_info(commit))
-                if limit is not None and len(found) >= limit:
-                    break
-        return found
+        return file_history(self._repo, self.resolve(ref), path, limit)
 
     def branches(self) -> list[str]:
         return sorted(self._repo.branches.local)
@@ -255,10 +192,7 @@ class Store:
     # -- identity --------------------------------------------------------------------------
 
     def _identity(self, role: str) -> pygit2.Signature:
-        config = self._repo.config
-        name = os.environ.get(f"GIT_{role}_NAME") or _config(config, "user.name") or "ksi"
-        email = os.environ.get(f"GIT_{role}_EMAIL") or _config(config, "user.email")
-        return pygit2.Signature(name, email or "ksi@localhost")
+        return git_signature(self._repo.config, role)
 
     def signature(self) -> pygit2.Signature:
         """The author of new commits: GIT_AUTHOR_NAME/EMAIL, else user.name/email, else ksi."""
@@ -296,7 +230,7 @@ class Store:
             branch = self._head_branch()
             if branch is None:
                 raise KsiError("HEAD is detached: name the branch to commit on")
-        refname = _check_refname("branch", branch)
+        refname = check_refname("branch", branch)
         creating = create_branch_from is not None
         start = self.resolve(create_branch_from) if create_branch_from is not None else None
         if creating and self._branch_tip(branch) is not None:
@@ -376,16 +310,16 @@ class Store:
 
     def create_branch(self, name: str, from_ref: Rev) -> None:
         """Create branch `name` at `from_ref`; ConflictError if it exists (or a racer won)."""
-        refname = _check_refname("branch", name)
+        refname = check_refname("branch", name)
         commit = self.resolve(from_ref)
         try:
-            self._create_ref(refname, commit.id, f"branch: Created from {_rev_label(from_ref)}")
+            self._create_ref(refname, commit.id, f"branch: Created from {rev_label(from_ref)}")
         except pygit2.AlreadyExistsError:
             raise ConflictError(f"branch {name} already exists") from None
 
     def create_tag(self, name: str, target_ref: Rev, message: str) -> str:
         """Create the annotated tag `name` on `target_ref`'s commit; returns the tag object id."""
-        _check_refname("tag", name)
+        check_refname("tag", name)
         commit = self.resolve(target_ref)
         text = message if message.endswith("\n") else message + "\n"
         try:
@@ -407,7 +341,7 @@ class Store:
         """Switch the work tree to branch `name`; KsiError naming the modified files if unclean."""
         if self.is_bare:
             raise UsageError(f"{self.git_dir} is a bare repository: it has no work tree")
-        refname = _check_refname("branch", name)
+        refname = check_refname("branch", name)
         if self._branch_tip(name) is None:
             raise NotFoundError(f"no branch named {name!r}")
         with self._worktree_lock():
@@ -464,23 +398,3 @@ class Store:
 def _jitter(number: int) -> None:
     """Sleep a random while that grows with the number of lost races (at most 50 ms)."""
     time.sleep(random.uniform(0, min(0.05, 0.001 * 2**number)))
-
-
-def _config(config: pygit2.Config, key: str) -> str | None:
-    try:
-        value = config[key]
-    except (KeyError, ValueError):
-        return None
-    return str(value) if value else None
-
-
-def _info(commit: pygit2.Commit) -> CommitInfo:
-    author = commit.author
-    return CommitInfo(
-        id=str(commit.id),
-        short_id=commit.short_id,
-        author_name=author.name,
-        author_email=author.email,
-        date=datetime.fromtimestamp(author.time, UTC),
-        message=commit.message,
-    )

@@ -1,0 +1,59 @@
+"""Naming commits for the store: the revisions ksi accepts (`Rev`), resolving one to its
+commit, and checking branch and tag names before a reference is created."""
+
+from __future__ import annotations
+
+import pygit2
+
+from ksi_patterns.errors import NotFoundError, UsageError
+
+Rev = str | pygit2.Commit
+"""A branch, tag, commit id (full or short), `HEAD`, any git revision, or a Commit."""
+
+
+def check_refname(kind: str, name: str) -> str:
+    """The full reference name of branch (`kind` "branch") or tag `name`; UsageError if invalid."""
+    full = f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}"
+    if not name or "\0" in name or not pygit2.reference_is_valid_name(full):
+        raise UsageError(f"invalid {kind} name {name!r}")
+    return full
+
+
+def rev_label(ref: Rev) -> str:
+    """How `ref` reads in a message: as given, or a commit's short id."""
+    return ref if isinstance(ref, str) else ref.short_id
+
+
+def resolve_commit(repo: pygit2.Repository, ref: Rev) -> pygit2.Commit:
+    """The commit `ref` names in `repo`; annotated tags peel to their commit.
+
+    A name is looked up as a branch, then a tag, then a remote-tracking branch, before git's
+    revision syntax is tried."""
+    if isinstance(ref, pygit2.Commit):
+        return ref
+    missing = NotFoundError(f"no branch, tag or commit named {ref!r}")
+    if not ref or "\0" in ref:
+        raise missing
+    if ref == "HEAD":
+        if repo.head_is_unborn:
+            raise NotFoundError("HEAD has no commit yet (empty repository)")
+        return repo.head.peel(pygit2.Commit)
+    for name in (f"refs/heads/{ref}", f"refs/tags/{ref}", f"refs/remotes/{ref}", ref):
+        if not name.startswith("refs/"):
+            continue
+        try:
+            return repo.lookup_reference(name).peel(pygit2.Commit)
+        except (KeyError, ValueError):
+            continue
+        except pygit2.GitError:  # a tag on a tree or blob
+            raise NotFoundError(f"{ref!r} does not name a commit") from None
+    try:
+        obj = repo.revparse_single(ref)
+    except pygit2.AmbiguousError:
+        raise NotFoundError(f"{ref!r} is ambiguous: give more of the commit id") from None
+    except (KeyError, ValueError, pygit2.GitError):
+        raise missing from None
+    try:
+        return obj.peel(pygit2.Commit)
+    except (ValueError, pygit2.GitError):
+        raise NotFoundError(f"{ref!r} does not name a commit") from None
