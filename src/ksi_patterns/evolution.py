@@ -11,23 +11,31 @@ recomputed from the fresh tip on every retry, so concurrent writers lose nothing
   means `avg_score` and `success_rate`, `last_run`, and `improvements_over_parent` against the
   lineage parent's `avg_score` read at the same tip. A fork that beats its parent by 15 % or more
   over at least 3 runs is a merge candidate. Recent run ids (the last RUN_IDS_KEPT) are kept in
-  `performance.run_ids` so that the same run is never counted twice.
+  `performance.run_ids` so that the same run is never counted twice. The figures' arithmetic
+  (running means, the parent's score, the written percentage) is in performance.py.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import ScalarString
 
 from ksi_patterns.decisions import default_agent, parse_confidence
-from ksi_patterns.documents import RoundTrip, load_plain, load_roundtrip, locate, to_plain
+from ksi_patterns.documents import RoundTrip, load_roundtrip, locate, to_plain
 from ksi_patterns.errors import InputError, NotFoundError, UsageError
-from ksi_patterns.lineage import parent_link, utc_now
+from ksi_patterns.lineage import utc_now
 from ksi_patterns.model import PATTERNS_DIR, check_name
+from ksi_patterns.performance import (
+    as_stored,
+    parent_avg_score,
+    percent,
+    running_mean,
+    stored_number,
+)
 from ksi_patterns.registry import Registry
 
 if TYPE_CHECKING:
@@ -270,70 +278,6 @@ def parse_score(value: str | float) -> float:
     return parse_confidence(value, "--score")
 
 
-def _number(value: Any, what: str, position: Any) -> Decimal | None:
-    """A stored figure as a Decimal (from its text, so 0.82 is 0.82); None when absent."""
-    if value is None:
-        return None
-    plain = to_plain(value)
-    if isinstance(plain, bool):
-        raise InputError(f"{what} must be a number, not {plain!r}", position)
-    try:
-        number = Decimal(str(plain).strip())
-    except InvalidOperation:
-        raise InputError(f"{what} must be a number, not {plain!r}", position) from None
-    if not number.is_finite():
-        raise InputError(f"{what} must be a finite number", position)
-    return number
-
-
-def _mean(old: Decimal | None, runs: int, new: Decimal) -> Decimal:
-    """The running mean after one more value; an unknown old mean starts afresh."""
-    if old is None or runs <= 0:
-        return new
-    return (old * runs + new) / (runs + 1)
-
-
-def _stored(value: Decimal) -> float:
-    """A mean as written: the float nearest the exact mean (no rounding to a few decimals, which
-    would drift run after run); short when the mean is (0.85), else Python's shortest repr."""
-    return float(value)
-
-
-def _percent(ratio: Decimal) -> str:
-    """`+21.7%` as the seed writes it."""
-    shown = (ratio * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return f"{'+' if shown >= 0 else ''}{shown}%"
-
-
-def _parent_avg(
-    registry: Registry, document: RoundTrip, name: str, tip: pygit2.Commit
-) -> tuple[str | None, Decimal | None]:
-    """The lineage parent's name and its `performance.avg_score` at `tip` (None when unknown)."""
-    link = parent_link(to_plain(document.tree))
-    if link is None or link.name == name:
-        return None, None
-    try:
-        check_name(link.name)
-        path = registry.find(link.name, str(tip.id), folder=PATTERNS_DIR)
-        data = load_plain(registry.store.read(path, tip), path)
-    except (NotFoundError, UsageError, InputError):
-        return link.name, None
-    if not isinstance(data, dict):
-        return link.name, None
-    performance = data.get("performance")
-    if not isinstance(performance, dict):
-        metadata = data.get("metadata")
-        performance = metadata.get("performance") if isinstance(metadata, dict) else None
-    score = performance.get("avg_score") if isinstance(performance, dict) else None
-    if score is None or isinstance(score, bool):
-        return link.name, None
-    try:
-        number = Decimal(str(score).strip())
-    except InvalidOperation:
-        return link.name, None
-    return link.name, number if number.is_finite() and number > 0 else None
-
-
 def _set(node: CommentedMap, key: str, value: Any) -> None:
     node[key] = _kept_style(node.get(key), value)
 
@@ -388,28 +332,30 @@ def record_run(
             raise UsageError(
                 f"run {run_id!r} is already recorded for {name} ({where}.run_ids); nothing written"
             )
-        old_runs = _number(performance.get("runs"), f"{where}.runs", position("runs"))
+        old_runs = stored_number(performance.get("runs"), f"{where}.runs", position("runs"))
         if old_runs is not None and (old_runs < 0 or old_runs != old_runs.to_integral_value()):
             raise InputError(f"{where}.runs must be a whole number", position("runs"))
         runs = int(old_runs or 0)
-        old_avg = _number(performance.get("avg_score"), f"{where}.avg_score", position("avg_score"))
-        old_rate = _number(
+        old_avg = stored_number(
+            performance.get("avg_score"), f"{where}.avg_score", position("avg_score")
+        )
+        old_rate = stored_number(
             performance.get("success_rate"), f"{where}.success_rate", position("success_rate")
         )
-        avg = _mean(old_avg, runs, value)
-        rate = _mean(old_rate, runs, Decimal(1 if success else 0))
+        avg = running_mean(old_avg, runs, value)
+        rate = running_mean(old_rate, runs, Decimal(1 if success else 0))
         runs += 1
         last_run = utc_now()
         _set(performance, "runs", runs)
-        _set(performance, "avg_score", _stored(avg))
-        _set(performance, "success_rate", _stored(rate))
+        _set(performance, "avg_score", as_stored(avg))
+        _set(performance, "success_rate", as_stored(rate))
         _set(performance, "last_run", last_run)
-        parent, parent_avg = _parent_avg(registry, document, name, tip)
+        parent, parent_avg = parent_avg_score(registry, document, name, tip)
         improvement: Decimal | None = None
         written: str | None = None
         if parent_avg is not None:
-            improvement = (Decimal(repr(_stored(avg))) - parent_avg) / parent_avg
-            written = _percent(improvement)
+            improvement = (Decimal(repr(as_stored(avg))) - parent_avg) / parent_avg
+            written = percent(improvement)
             _set(performance, "improvements_over_parent", written)
         if run_id is not None:
             kept = [*(recent or []), run_id][-RUN_IDS_KEPT:]
@@ -419,8 +365,8 @@ def record_run(
         found.update(
             where=where,
             runs=runs,
-            avg=_stored(avg),
-            rate=_stored(rate),
+            avg=as_stored(avg),
+            rate=as_stored(rate),
             last_run=last_run,
             parent=parent,
             parent_avg=float(parent_avg) if parent_avg is not None else None,
