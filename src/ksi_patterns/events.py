@@ -23,124 +23,88 @@ This module knows no registry (`handlers` binds registry operations to events). 
   file opened with O_APPEND, so that lines of concurrent processes never interleave. Values of
   keys that look like secrets (api_key, token, password, secret, authorization, ...) are written
   as "[redacted]", at any depth.
+
+The types live in `event_types` (Event, Emission, outcomes), the queue of delayed events in
+`event_scheduler`, and the log in `event_log` (JSONL writer, redaction, json_safe); this module
+is the bus (registration, dispatch, conditions, refusals), and re-exports what they define.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import heapq
-import itertools
-import json
 import math
-import os
 import re
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from ksi_patterns.errors import KsiError
+from ksi_patterns.event_log import (
+    MAX_DEPTH,
+    MAX_LOG_LINE,
+    REDACTED,
+    is_secret_key,
+    json_safe,
+    log_line,
+    log_record,
+    redact,
+    utc_timestamp,
+    write_line,
+)
+from ksi_patterns.event_scheduler import DelayedEvents
+from ksi_patterns.event_types import (
+    CANCELLED,
+    CONDITION_ERROR,
+    CONDITION_FALSE,
+    HANDLED,
+    NO_HANDLER,
+    REFUSED,
+    SCHEDULED,
+    Emission,
+    Event,
+    EventError,
+    Handler,
+    Observer,
+    Registration,
+    new_event_id,
+)
 
-Handler = Callable[["Event", "EventBus"], Any]
-Observer = Callable[["Emission"], None]
+__all__ = [
+    "CANCELLED",
+    "CONDITION_ERROR",
+    "CONDITION_FALSE",
+    "EVENT_NAME",
+    "HANDLED",
+    "MAX_DELAY",
+    "MAX_DEPTH",
+    "MAX_LOG_LINE",
+    "MAX_NESTING",
+    "NO_HANDLER",
+    "REDACTED",
+    "REFUSED",
+    "SCHEDULED",
+    "Emission",
+    "Event",
+    "EventBus",
+    "EventError",
+    "Handler",
+    "Observer",
+    "Registration",
+    "is_secret_key",
+    "json_safe",
+    "log_line",
+    "new_event_id",
+    "redact",
+    "utc_timestamp",
+    "write_line",
+]
 
 MAX_DELAY = 3600.0  # seconds
 MAX_NESTING = 16  # events emitted by handlers of events emitted by handlers of ...
-MAX_LOG_LINE = 256 * 1024  # bytes; larger data is summarised in the log
-MAX_DEPTH = 64  # nesting of data kept in the log and in results
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$")
-REDACTED = "[redacted]"
-
-# Outcomes of an emission, as `Emission.outcome` and the log's `outcome`.
-HANDLED = "handled"
-NO_HANDLER = "no handler"
-CONDITION_FALSE = "condition false"
-CONDITION_ERROR = "condition error"
-SCHEDULED = "scheduled"
-CANCELLED = "cancelled"
-REFUSED = "refused"
-
-
-class EventError(KsiError):
-    """A misuse of the bus by the program (not by what an LLM asked for: that is refused)."""
-
-
-@dataclass(frozen=True)
-class Event:
-    name: str
-    data: dict[str, Any]
-    id: str  # a ULID: sorts by time
-    time: str  # when it was emitted, UTC ISO 8601 with milliseconds and Z
-    source: str | None = None  # "cli", "orchestrator:<session>", ...
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "data": json_safe(self.data),
-            "id": self.id,
-            "time": self.time,
-            "source": self.source,
-        }
-
-
-@dataclass
-class Emission:
-    """What became of one `emit`."""
-
-    event: Event
-    emitted: bool  # False when the condition was false or in error, or it was only scheduled
-    reason: str | None  # "condition false: ...", "scheduled in 2 s", "no handler", ...
-    results: list[dict[str, Any]]  # one per handler, in order: {"handler", "ok", "result"|"error"}
-    scheduled: bool = False
-    outcome: str = HANDLED  # handled, no handler, condition false, condition error, scheduled,
-    # cancelled, refused
-    error: str | None = None  # the condition's error, or why the event was refused
-
-    @property
-    def failed(self) -> list[dict[str, Any]]:
-        return [result for result in self.results if not result.get("ok")]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "event": self.event.to_json(),
-            "emitted": self.emitted,
-            "scheduled": self.scheduled,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "error": self.error,
-            "results": self.results,
-        }
-
-
-@dataclass(frozen=True)
-class Registration:
-    pattern: str
-    name: str
-    handler: Handler
-
-
-@dataclass(order=True)
-class _Pending:
-    due: float
-    sequence: int
-    event: Event = field(compare=False)
-    condition: str | None = field(compare=False)
-    delay: float = field(compare=False)
-
-
-def utc_timestamp(when: datetime | None = None) -> str:
-    moment = when or datetime.now(UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_event_id() -> str:
-    from ulid import ULID
-
-    return str(ULID())
 
 
 class EventBus:
@@ -159,12 +123,10 @@ class EventBus:
         self._observers: list[Observer] = []
         self._lock = threading.RLock()
         self._local = threading.local()
-        self._wake = threading.Condition(threading.Lock())
-        self._pending: list[_Pending] = []
-        self._sequence = itertools.count()
-        self._firing = 0
-        self._closed = False
-        self._thread: threading.Thread | None = None
+        self._delayed = DelayedEvents(
+            fire=lambda due: self._fire(due.event, due.condition, due.delay),
+            failed=lambda due, err: self._log_error(f"delayed {due.event.name} failed: {err}"),
+        )
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -226,7 +188,7 @@ class EventBus:
             source=self.source,
         )
         problem = _refusal(event, data, delay, condition)
-        if problem is None and self._closed:
+        if problem is None and self._delayed.closed:
             problem = "the event bus is closed"
         if problem is None and self._depth() >= MAX_NESTING:
             problem = f"events nested more than {MAX_NESTING} deep (do handlers emit in a loop?)"
@@ -333,74 +295,24 @@ class EventBus:
     # -- delayed events ---------------------------------------------------------------------
 
     def _schedule(self, event: Event, condition: str | None, delay: float) -> Emission:
-        import time
-
-        pending = _Pending(time.monotonic() + delay, next(self._sequence), event, condition, delay)
-        with self._wake:
-            heapq.heappush(self._pending, pending)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._scheduler, name="ksi-event-scheduler", daemon=True
-                )
-                self._thread.start()
-            self._wake.notify_all()
+        self._delayed.add(event, condition, delay)
         emission = Emission(
             event, False, f"scheduled in {delay:g} s", [], scheduled=True, outcome=SCHEDULED
         )
         return self._settle(emission, condition, delay)
 
-    def _scheduler(self) -> None:
-        import time
-
-        while True:
-            with self._wake:
-                while not self._closed:
-                    if self._pending:
-                        wait = self._pending[0].due - time.monotonic()
-                        if wait <= 0:
-                            break
-                        self._wake.wait(wait)
-                    else:
-                        self._wake.wait()
-                if self._closed:
-                    return
-                due = heapq.heappop(self._pending)
-                self._firing += 1
-            try:
-                self._fire(due.event, due.condition, due.delay)
-            except Exception as err:  # never let the scheduler die: the log says what failed
-                self._log_error(f"delayed {due.event.name} failed: {err}")
-            finally:
-                with self._wake:
-                    self._firing -= 1
-                    self._wake.notify_all()
-
     def pending(self) -> int:
         """How many delayed events have not fired yet (those firing now included)."""
-        with self._wake:
-            return len(self._pending) + self._firing
+        return self._delayed.count()
 
     def wait(self, timeout: float | None = None) -> None:
         """Until every scheduled event has fired (or `timeout` seconds passed). Called from a
         handler running on the scheduler thread, it returns at once (it would wait for itself)."""
-        if threading.current_thread() is self._thread:
-            return
-        with self._wake:
-            self._wake.wait_for(lambda: not self._pending and not self._firing, timeout)
+        self._delayed.wait(timeout)
 
     def close(self) -> None:
         """Stop the scheduler; delayed events that have not fired are cancelled (and logged)."""
-        with self._wake:
-            if self._closed:
-                return
-            self._closed = True
-            cancelled = sorted(self._pending)
-            self._pending.clear()
-            self._wake.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
-        for pending in cancelled:
+        for pending in self._delayed.close():
             reason = f"cancelled: the bus closed before its delay of {pending.delay:g} s was over"
             self._settle(
                 Emission(pending.event, False, reason, [], outcome=CANCELLED),
@@ -419,26 +331,7 @@ class EventBus:
     def _log(self, emission: Emission, condition: str | None, delay: float | None) -> None:
         if self.log_path is None:
             return
-        event = emission.event
-        record: dict[str, Any] = {
-            "time": utc_timestamp(),
-            "id": event.id,
-            "event": event.name,
-            "source": event.source,
-            "outcome": emission.outcome,
-            "reason": emission.reason,
-            "data": redact(event.data),
-            "handlers": [
-                {key: value for key, value in result.items() if key != "result"}
-                for result in emission.results
-            ],
-            "pid": os.getpid(),
-        }
-        if condition is not None:
-            record["condition"] = condition
-        if delay:
-            record["delay"] = delay
-            record["emitted_at"] = event.time
+        record = log_record(emission, condition, delay)
         try:
             write_line(self.log_path, log_line(record))
         except OSError as err:
@@ -495,98 +388,3 @@ def _copied(data: Mapping[str, Any]) -> dict[str, Any]:
     except Exception:  # objects that cannot be copied are shared
         copied = dict(data)
     return {str(key): value for key, value in copied.items()}
-
-
-# ---------------------------------------------------------------------------------------------
-# JSON, secrets and the log file
-
-_SECRET_WORDS = frozenset(
-    {
-        "token", "password", "passwd", "passphrase", "secret", "authorization", "apikey",
-        "credential", "credentials", "cookie", "pwd",
-    }
-)  # fmt: skip
-_SECRET_PAIRS = frozenset({("api", "key"), ("private", "key"), ("access", "key")})
-_SECRET_VALUE = re.compile(r"^(Bearer\s+\S+|sk-ant-[A-Za-z0-9_-]{8,}.*)$", re.IGNORECASE)
-_WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
-
-
-def is_secret_key(key: str) -> bool:
-    """api_key, apiKey, X-Api-Key, access_token, password, client_secret, Authorization: yes;
-    max_tokens, tokens_used: no (the word must be whole)."""
-    words = [word.lower() for word in _WORD_SPLIT.split(key) if word]
-    if any(word in _SECRET_WORDS for word in words):
-        return True
-    return any(pair in _SECRET_PAIRS for pair in itertools.pairwise(words))
-
-
-def redact(value: Any, depth: int = 0) -> Any:
-    """`value` with the values of secret-looking keys (and bearer tokens, API keys) replaced by
-    "[redacted]", at any depth; JSON-safe."""
-    if depth > MAX_DEPTH:
-        return "[nested too deeply]"
-    if isinstance(value, Mapping):
-        return {
-            str(key): REDACTED
-            if isinstance(key, str) and is_secret_key(key) and child is not None
-            else redact(child, depth + 1)
-            for key, child in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [redact(child, depth + 1) for child in value]
-    if isinstance(value, str) and _SECRET_VALUE.match(value):
-        return REDACTED
-    return json_safe(value, depth)
-
-
-def json_safe(value: Any, depth: int = 0) -> Any:
-    """`value` as JSON data: objects with `to_json()` give that, other objects their text."""
-    if depth > MAX_DEPTH:
-        return "[nested too deeply]"
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, Mapping):
-        return {str(key): json_safe(child, depth + 1) for key, child in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
-        return [json_safe(child, depth + 1) for child in items]
-    to_json = getattr(value, "to_json", None)
-    if callable(to_json):
-        return json_safe(to_json(), depth + 1)
-    if isinstance(value, datetime):
-        return utc_timestamp(value) if value.tzinfo else value.isoformat()
-    return str(value)
-
-
-def log_line(record: Mapping[str, Any]) -> bytes:
-    """One JSON line; data too large for a line is replaced by a note of its size."""
-    line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
-    encoded = line.encode("utf-8", errors="replace")
-    if len(encoded) <= MAX_LOG_LINE:
-        return encoded
-    slim = dict(record)
-    slim["data"] = {"_truncated": True, "_bytes": len(encoded)}
-    slim["reason"] = str(slim.get("reason") or "")[:1000] or None
-    slim["handlers"] = [
-        {k: str(v)[:1000] if k == "error" else v for k, v in h.items()}
-        for h in record.get("handlers", [])
-    ][:100]
-    slim["condition"] = str(slim.get("condition", ""))[:2000] or None
-    line = json.dumps(slim, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
-    return line.encode("utf-8", errors="replace")
-
-
-def write_line(path: Path, line: bytes) -> None:
-    """Append `line` with one write on an O_APPEND descriptor: concurrent writers (threads or
-    processes) never interleave within a line."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags, 0o600)
-    try:
-        written = os.write(fd, line)
-        while written < len(line):  # only on a full disk or a signal; finish the line
-            written += os.write(fd, line[written:])
-    finally:
-        os.close(fd)
