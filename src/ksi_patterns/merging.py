@@ -107,13 +107,13 @@ def _stop(store: Store, plan: Plan) -> None:
     root = store.root
     if root is None:
         raise UsageError(
-            "conflicts in a bare registry cannot be resolved in place: "
-            "use --resolve ours|theirs, or merge in a clone"
+            "conflicts in a bare registry cannot be resolved in place: merge in a clone "
+            "(`ksi pattern merge` also takes --resolve ours|theirs)"
         )
     if store.current_branch != plan.branch:
         raise UsageError(
             f"conflicts can only be resolved on the checked-out branch: switch to {plan.branch} "
-            "(or use --resolve ours|theirs)"
+            "(`ksi pattern merge` also takes --resolve ours|theirs)"
         )
     dirty = set(modified_paths(store.repo)) & set(plan.changes)
     if dirty:
