@@ -74,9 +74,12 @@ RunFn = Callable[..., Run]
 
 @functools.cache
 def _command(app: typer.Typer) -> Any:
-    """Typer rebuilds the click command from the annotations on every call (~40 ms); the app is
-    fixed once imported, so tests build it once. The command is the very same object main() runs.
+    """Typer rebuilds the click command from the annotations on every call (~40 ms); tests
+    register every group once and build the command once. main() then runs that very object.
     """
+    from ksi_patterns.cli.app import register_all
+
+    register_all()
     return _build_command(app)
 
 

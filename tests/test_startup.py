@@ -105,3 +105,46 @@ def test_the_installed_entry_point_starts(registry: Path) -> None:
     )
     assert module.returncode == 0
     assert module.stdout.startswith("ksi ")
+
+
+COMMAND_PROBE = """\
+import atexit, json, sys
+
+def _record():
+    loaded = sorted(m for m in sys.modules if m.startswith("ksi_patterns.cli."))
+    with open({out!r}, "w") as handle:
+        json.dump(loaded, handle)
+
+atexit.register(_record)
+sys.argv = ["ksi", *{args!r}]
+from ksi_patterns.cli.app import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "absent", "present"),
+    [
+        (["--help"], "ksi_patterns.cli.pattern_read", "ksi_patterns.cli.app"),
+        (["pattern", "list"], "ksi_patterns.cli.sync_cmd", "ksi_patterns.cli.pattern_read"),
+        (["registry", "info"], "ksi_patterns.cli.orchestrate_cmd", "ksi_patterns.cli.sync_cmd"),
+    ],
+    ids=lambda value: " ".join(value) if isinstance(value, list) else value,
+)
+def test_only_the_group_that_runs_is_built(
+    args: list[str], absent: str, present: str, registry: Path, tmp_path: Path
+) -> None:
+    """Typer builds a command from every registered signature at each start: a group's commands
+    are registered only when that group runs."""
+    out = tmp_path / "cli-modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", COMMAND_PROBE.format(out=str(out), args=args)],
+        cwd=registry,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(out.read_text())
+    assert present in loaded
+    assert absent not in loaded

@@ -1,28 +1,20 @@
-"""The `ksi` command: sub-command groups, and the one place errors become exit codes."""
+"""The `ksi` command: sub-command groups, and the one place errors become exit codes.
+
+Typer builds its click command from every registered function's signature on each start, which
+costs more than all our own imports. So a group's commands (and their modules) are registered
+only when that group is run: `ksi pattern list` builds the pattern group alone, and `ksi --help`
+only the group headings. `register_all()` builds everything (for tests and documentation).
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import typer
 
 from ksi_patterns import __version__
-from ksi_patterns.cli import (
-    diff_cmd,
-    event_cmd,
-    evolution_cmd,
-    find_cmd,
-    lineage_cmd,
-    merge_cmd,
-    orchestrate_cmd,
-    output,
-    pattern_read,
-    pattern_write,
-    registry_cmd,
-    schema_cmd,
-    sync_cmd,
-    validate_cmd,
-)
+from ksi_patterns.cli import output
 from ksi_patterns.errors import KsiError
 
 app = typer.Typer(
@@ -34,60 +26,125 @@ app = typer.Typer(
 )
 registry_app = typer.Typer(help="Create, import, merge and share registries.", no_args_is_help=True)
 pattern_app = typer.Typer(help="Read, write, release and validate patterns.", no_args_is_help=True)
-app.add_typer(registry_app, name="registry")
-app.add_typer(pattern_app, name="pattern")
-
-registry_app.command("init")(registry_cmd.init)
-registry_app.command("import")(registry_cmd.import_folder)
-registry_app.command("info")(registry_cmd.info)
-
-pattern_app.command("list")(pattern_read.list_patterns)
-pattern_app.command("show")(pattern_read.show)
-pattern_app.command("new")(pattern_write.new)
-pattern_app.command("release")(pattern_write.release)
-pattern_app.command("validate")(validate_cmd.validate)
-pattern_app.command("fork")(lineage_cmd.fork)
-pattern_app.command("diff")(diff_cmd.diff)
-pattern_app.command("lineage")(lineage_cmd.lineage)
-pattern_app.command("log")(lineage_cmd.log)
-pattern_app.command("merge")(merge_cmd.pattern_merge)
-pattern_app.command("discover")(find_cmd.discover)
-pattern_app.command("select")(find_cmd.select)
-pattern_app.command("track-decision")(evolution_cmd.track_decision)
-pattern_app.command("decisions")(evolution_cmd.decisions)
-pattern_app.command("learn")(evolution_cmd.learn)
-pattern_app.command("record-run")(evolution_cmd.record_run)
-registry_app.command("merge")(merge_cmd.registry_merge)
-app.command("merge-driver", hidden=True)(merge_cmd.merge_driver)
-pattern_app.command("lint")(orchestrate_cmd.lint)
 orchestrate_app = typer.Typer(
     help="Orchestrator sessions: run, list, replay.", no_args_is_help=True
 )
-app.add_typer(orchestrate_app, name="orchestrate")
-orchestrate_app.command("run")(orchestrate_cmd.run)
-orchestrate_app.command("sessions")(orchestrate_cmd.sessions)
-orchestrate_app.command("show")(orchestrate_cmd.show)
 event_app = typer.Typer(
     help="Events: emit one through the registry's handlers, read the log, list handlers.",
     no_args_is_help=True,
 )
-app.add_typer(event_app, name="event")
-event_app.command("emit")(event_cmd.emit)
-event_app.command("log")(event_cmd.log)
-event_app.command("handlers")(event_cmd.handlers)
-
-remote_app = typer.Typer(help="Remotes the registry is shared through.", no_args_is_help=True)
-registry_app.add_typer(remote_app, name="remote")
-registry_app.command("clone")(sync_cmd.clone)
-registry_app.command("push")(sync_cmd.push)
-registry_app.command("pull")(sync_cmd.pull)
-registry_app.command("sync")(sync_cmd.sync)
-remote_app.command("add")(sync_cmd.remote_add)
-remote_app.command("list")(sync_cmd.remote_list)
-remote_app.command("remove")(sync_cmd.remote_remove)
 schema_app = typer.Typer(help="The JSON Schemas ksi validates with.", no_args_is_help=True)
+remote_app = typer.Typer(help="Remotes the registry is shared through.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+app.add_typer(pattern_app, name="pattern")
+app.add_typer(orchestrate_app, name="orchestrate")
+app.add_typer(event_app, name="event")
 app.add_typer(schema_app, name="schema")
-schema_app.command("export")(schema_cmd.export)
+registry_app.add_typer(remote_app, name="remote")
+
+
+def _registry_commands() -> None:
+    from ksi_patterns.cli import merge_cmd, registry_cmd, sync_cmd
+
+    registry_app.command("init")(registry_cmd.init)
+    registry_app.command("import")(registry_cmd.import_folder)
+    registry_app.command("info")(registry_cmd.info)
+    registry_app.command("merge")(merge_cmd.registry_merge)
+    registry_app.command("clone")(sync_cmd.clone)
+    registry_app.command("push")(sync_cmd.push)
+    registry_app.command("pull")(sync_cmd.pull)
+    registry_app.command("sync")(sync_cmd.sync)
+    remote_app.command("add")(sync_cmd.remote_add)
+    remote_app.command("list")(sync_cmd.remote_list)
+    remote_app.command("remove")(sync_cmd.remote_remove)
+
+
+def _pattern_commands() -> None:
+    from ksi_patterns.cli import (
+        diff_cmd,
+        evolution_cmd,
+        find_cmd,
+        lineage_cmd,
+        merge_cmd,
+        orchestrate_cmd,
+        pattern_read,
+        pattern_write,
+        validate_cmd,
+    )
+
+    pattern_app.command("list")(pattern_read.list_patterns)
+    pattern_app.command("show")(pattern_read.show)
+    pattern_app.command("new")(pattern_write.new)
+    pattern_app.command("release")(pattern_write.release)
+    pattern_app.command("validate")(validate_cmd.validate)
+    pattern_app.command("fork")(lineage_cmd.fork)
+    pattern_app.command("diff")(diff_cmd.diff)
+    pattern_app.command("lineage")(lineage_cmd.lineage)
+    pattern_app.command("log")(lineage_cmd.log)
+    pattern_app.command("merge")(merge_cmd.pattern_merge)
+    pattern_app.command("discover")(find_cmd.discover)
+    pattern_app.command("select")(find_cmd.select)
+    pattern_app.command("track-decision")(evolution_cmd.track_decision)
+    pattern_app.command("decisions")(evolution_cmd.decisions)
+    pattern_app.command("learn")(evolution_cmd.learn)
+    pattern_app.command("record-run")(evolution_cmd.record_run)
+    pattern_app.command("lint")(orchestrate_cmd.lint)
+
+
+def _orchestrate_commands() -> None:
+    from ksi_patterns.cli import orchestrate_cmd
+
+    orchestrate_app.command("run")(orchestrate_cmd.run)
+    orchestrate_app.command("sessions")(orchestrate_cmd.sessions)
+    orchestrate_app.command("show")(orchestrate_cmd.show)
+
+
+def _event_commands() -> None:
+    from ksi_patterns.cli import event_cmd
+
+    event_app.command("emit")(event_cmd.emit)
+    event_app.command("log")(event_cmd.log)
+    event_app.command("handlers")(event_cmd.handlers)
+
+
+def _schema_commands() -> None:
+    from ksi_patterns.cli import schema_cmd
+
+    schema_app.command("export")(schema_cmd.export)
+
+
+def _merge_driver_command() -> None:
+    from ksi_patterns.cli import merge_cmd
+
+    app.command("merge-driver", hidden=True)(merge_cmd.merge_driver)
+
+
+_GROUPS: dict[str, Callable[[], None]] = {
+    "registry": _registry_commands,
+    "pattern": _pattern_commands,
+    "orchestrate": _orchestrate_commands,
+    "event": _event_commands,
+    "schema": _schema_commands,
+    "merge-driver": _merge_driver_command,
+}
+_registered: set[str] = set()
+
+
+def register(group: str) -> None:
+    """Register one group's commands (once)."""
+    if group in _GROUPS and group not in _registered:
+        _registered.add(group)
+        _GROUPS[group]()
+
+
+def register_all() -> None:
+    for group in _GROUPS:
+        register(group)
+
+
+def _requested_group(argv: list[str]) -> str | None:
+    """The group a command line runs: its first word that is not an option."""
+    return next((word for word in argv if not word.startswith("-")), None)
 
 
 def _version(value: bool) -> None:
@@ -106,6 +163,11 @@ def _root(
 
 
 def main() -> None:
+    group = _requested_group(sys.argv[1:])
+    if group in _GROUPS:
+        register(group)
+    elif group is not None:
+        register_all()  # an unknown word: let click say so, with the full list of commands
     try:
         app()
     except KsiError as err:
