@@ -3,11 +3,13 @@ or on every branch; bad filters are one line and exit 2."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from conftest import RunFn, commit_all, git
+from ksi_patterns.discovery import Found
 
 # Two patterns beside the starter ones: one keeps tags at the top level and its lineage under
 # metadata (as older files do), one holds text where a number is usual.
@@ -210,6 +212,7 @@ def test_json_rows_say_what_and_where(run: RunFn, registry: Path) -> None:
     assert row["refs"] == ["HEAD"]
     assert "timeout_handling" in row["capabilities"]
     assert "tournament" in row["tags"]
+    assert list(row) == [field.name for field in fields(Found)]
     assert done.stderr == ""
 
 

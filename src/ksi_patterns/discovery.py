@@ -3,7 +3,7 @@ capabilities, and conditions on any field; see filters for what the conditions m
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.filters import Condition, FieldSeen, has_field, matches
@@ -38,7 +38,18 @@ class Found:
     locations: list[dict[str, str]]
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "version": self.version,
+            "description": self.description,
+            "tags": list(self.tags),
+            "capabilities": list(self.capabilities),
+            "path": self.path,
+            "blob": self.blob,
+            "refs": list(self.refs),
+            "locations": [dict(place) for place in self.locations],
+        }
 
 
 def _found(item: Located) -> Found:
