@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ksi_patterns.discovery import DISCOVERABLE, Found, Query, discover
 from ksi_patterns.documents import load_plain
 from ksi_patterns.errors import InputError
 from ksi_patterns.model import extends_of, lineage_of, stem, tags_of
@@ -18,19 +17,7 @@ if TYPE_CHECKING:
     from ksi_patterns.index_cache import IndexCache
     from ksi_patterns.records import Record
 
-__all__ = [  # discover, Query and Found live in discovery.py and are re-exported here
-    "DISCOVERABLE",
-    "Catalog",
-    "Entry",
-    "Found",
-    "Located",
-    "Query",
-    "branch_refs",
-    "discover",
-    "entries",
-    "posting_key",
-    "with_catalog",
-]
+__all__ = ["Catalog", "Entry", "Located", "branch_refs", "entries", "posting_key", "with_catalog"]
 
 T = TypeVar("T")
 Warn = Callable[[str], None]

@@ -99,8 +99,9 @@ def handle_diff(registry: Registry, data: Mapping[str, Any], _bus: EventBus) -> 
 def handle_discover(registry: Registry, data: Mapping[str, Any], _bus: EventBus) -> dict[str, Any]:
     import json
 
-    from ksi_patterns.catalog import Query, branch_refs, with_catalog
-    from ksi_patterns.catalog import discover as run_discover
+    from ksi_patterns.catalog import branch_refs, with_catalog
+    from ksi_patterns.discovery import Query
+    from ksi_patterns.discovery import discover as run_discover
     from ksi_patterns.filters import parse_metadata_filter, parse_where
 
     kind = get_text(data, "type", "kind", required=False)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.filters import Condition, FieldSeen, has_field, matches
 
-if TYPE_CHECKING:  # at run time the catalog is only used, so catalog.py can re-export discover
+if TYPE_CHECKING:
     from ksi_patterns.catalog import Catalog, Located
 
 DISCOVERABLE = ("orchestration", "profile")
