@@ -65,8 +65,8 @@ def _pattern_commands() -> None:
         evolution_cmd,
         find_cmd,
         lineage_cmd,
+        lint_cmd,
         merge_cmd,
-        orchestrate_cmd,
         pattern_read,
         pattern_write,
         validate_cmd,
@@ -88,7 +88,7 @@ def _pattern_commands() -> None:
     pattern_app.command("decisions")(evolution_cmd.decisions)
     pattern_app.command("learn")(evolution_cmd.learn)
     pattern_app.command("record-run")(evolution_cmd.record_run)
-    pattern_app.command("lint")(orchestrate_cmd.lint)
+    pattern_app.command("lint")(lint_cmd.lint)
 
 
 def _orchestrate_commands() -> None:

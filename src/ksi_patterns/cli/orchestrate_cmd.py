@@ -1,11 +1,10 @@
-"""`ksi orchestrate run|sessions|show` and `ksi pattern lint`: orchestrator sessions."""
+"""`ksi orchestrate run|sessions|show`: orchestrator sessions."""
 
 from __future__ import annotations
 
 import os
 from collections import deque
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,9 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-    from ksi_patterns.orchestrator.lint import LintReport
     from ksi_patterns.orchestrator.session import Backend, Session, Summary
-    from ksi_patterns.registry import Registry
 
 
 class BackendName(StrEnum):
@@ -292,19 +289,13 @@ def _print_summary(summary: Summary) -> None:
             write(f"  line {line}: {_shorten(str(entry.get('text')), 60)}  ({entry.get('reason')})")
     if summary.final_text.strip():
         write(f"Final answer: {_shorten(summary.final_text, 2000)}")
-    write(f"Transcript: {_display(summary.transcript)} (ksi orchestrate show {summary.session})")
+    transcript = output.relative_path(summary.transcript)
+    write(f"Transcript: {transcript} (ksi orchestrate show {summary.session})")
 
 
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -357,80 +348,3 @@ def show(
         return
     for line in iter_lines(records):
         output.plain_text(line)
-
-
-# ---------------------------------------------------------------------------------------------
-# ksi pattern lint
-
-
-def lint(
-    names: Annotated[
-        list[str],
-        typer.Argument(metavar="NAME...", help="Patterns (names or .yaml files) to check."),
-    ],
-    ref: Annotated[
-        str | None,
-        typer.Option(
-            help="Check the patterns at this revision (default: the working tree, else HEAD).",
-            show_default=False,
-        ),
-    ] = None,
-    registry: RegistryOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Check a pattern's strategy DSL: lines that cannot be parsed, bad conditions, and events
-    no handler receives (exit 1 when anything is reported)."""
-    from ksi_patterns.orchestrator.lint import known_events, lint_text
-    from ksi_patterns.registry import open_registry
-
-    found = open_registry(registry)
-    is_known = known_events(found)
-    reports: list[LintReport] = []
-    for name in names:
-        path, text, stem = _lint_source(found, name, ref)
-        reports.append(lint_text(text, path, stem, is_known))
-    problems = sum(len(report.findings) for report in reports)
-    if json:
-        output.print_json(
-            {"clean": problems == 0, "patterns": [report.to_json() for report in reports]}
-        )
-    else:
-        for report in reports:
-            for finding in report.findings:
-                output.plain_text(str(finding))
-            if not report.has_strategy:
-                output.note(f"{report.name}: no orchestration_logic.strategy to check")
-            elif not report.findings:
-                output.note(
-                    f"{report.name}: clean ({len(report.events)} event(s), all handled; "
-                    f"{report.interpretive} interpretive line(s) left to the orchestrator)"
-                )
-            else:
-                output.note(f"{report.name}: {len(report.findings)} problem(s)")
-    raise typer.Exit(1 if problems else 0)
-
-
-def _lint_source(registry: Registry, name: str, ref: str | None) -> tuple[str, str, str]:
-    """(path to show, text, pattern name) of what `name` designates."""
-    from ksi_patterns.documents import decode
-    from ksi_patterns.errors import NotFoundError
-    from ksi_patterns.model import check_name
-
-    as_path = Path(name)
-    if name.endswith((".yaml", ".yml")) or os.sep in name:
-        if not as_path.is_file():
-            raise NotFoundError(f"{name}: no such file")
-        return name, decode(as_path.read_bytes(), name), as_path.stem
-    check_name(name)
-    root = registry.store.root
-    if ref is None and root is not None:
-        try:
-            relative = registry.find(name, folder="orchestrations")
-        except NotFoundError:
-            relative = f"orchestrations/{name}.yaml"
-        on_disk = root / relative
-        if on_disk.is_file():
-            return _display(on_disk), decode(on_disk.read_bytes(), relative), name
-    relative = registry.find(name, ref or "HEAD", folder="orchestrations")
-    shown = relative if ref is None else f"{relative}@{ref}"
-    return shown, decode(registry.read(relative, ref or "HEAD"), shown), name
