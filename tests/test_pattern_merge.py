@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import subprocess
 from pathlib import Path
 
@@ -170,6 +171,11 @@ def test_conflict_stops_with_markers_then_continue(conflicting: Path, run: RunFn
     assert "IF timeout_rate > 25%:" in data["orchestration_logic"]["strategy"]
     assert data["lineage"]["merges"][0]["from"] == "swiss@2.1.0"
     assert git(conflicting, "status", "--porcelain") == ""
+    # A merge finished with --continue is announced like one that needed no help.
+    log = (conflicting / ".git" / "ksi" / "events.jsonl").read_text().splitlines()
+    announced = [json.loads(line) for line in log if '"composition:merged"' in line]
+    assert announced[-1]["data"]["commit"] == head(conflicting)
+    assert announced[-1]["data"]["fork"] == "swiss"
 
 
 def test_abort_puts_the_file_back(conflicting: Path, run: RunFn) -> None:

@@ -45,12 +45,20 @@ def forked(done: Fork, reason: str) -> dict[str, Any]:
 def merged(fork: str, outcome: Outcome) -> dict[str, Any]:
     """What `composition:merged` carries, from the outcome of a pattern merge that committed."""
     plan = outcome.plan
-    entry = plan.extra.get("entry") or {}
+    return merged_fields(fork, plan.branch, outcome.commit_id, plan.extra)
+
+
+def merged_fields(
+    fork: str, branch: str, commit: str | None, details: dict[str, Any]
+) -> dict[str, Any]:
+    """`composition:merged`'s data; `details` are a pattern merge's extras (parent, entry), as
+    a plan or a merge finished with --continue keeps them."""
+    entry = details.get("entry") or {}
     return {
         "fork": fork,
-        "into": plan.extra.get("parent"),
-        "branch": plan.branch,
-        "commit": outcome.commit_id,
+        "into": details.get("parent"),
+        "branch": branch,
+        "commit": commit,
         "source": entry.get("from"),
     }
 

@@ -120,9 +120,15 @@ def _finish(found: Registry, continue_: bool, abort: bool, json: bool) -> bool:
         return True
     if continue_:
         state = merge_state.require(found.store)
-        commit = (
-            continue_fork_merge(found) if state.kind == "pattern" else continue_merge(found.store)
-        )
+        if state.kind == "pattern":
+            from ksi_patterns.composition_changes import merged_fields
+            from ksi_patterns.handlers import announce
+
+            commit = continue_fork_merge(found)
+            data = merged_fields(state.extra["fork"], state.branch, commit, state.extra)
+            announce(found, "composition:merged", data, warn=output.note)
+        else:
+            commit = continue_merge(found.store)
         output.print_json({"commit": commit}) if json else output.say(
             f"Merged into {state.branch} ({commit[:10]})."
         )
