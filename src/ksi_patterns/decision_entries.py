@@ -7,7 +7,6 @@ the entry's UTC `timestamp`, then `pattern`, `agent_id`, `decision`, `context`, 
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from typing import Any
 
 from ksi_patterns.documents import load_plain
 from ksi_patterns.errors import InputError, UsageError
+from ksi_patterns.metric_values import json_object
 from ksi_patterns.model import check_name
 
 MAX_DECISION_CHARS = 1_000
@@ -64,15 +64,7 @@ def parse_context(pairs: Sequence[str]) -> dict[str, Any]:
 
 def parse_context_json(text: str) -> dict[str, Any]:
     """`--context-json '{...}'`: a JSON object; UsageError otherwise."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UsageError(
-            f"--context-json: not JSON ({err.msg} at line {err.lineno} column {err.colno})"
-        ) from None
-    if not isinstance(value, dict):
-        raise UsageError(f"--context-json: expected a JSON object, got {type(value).__name__}")
-    return value
+    return json_object(text, "--context-json")
 
 
 def _check_plain(value: Any, where: str) -> None:

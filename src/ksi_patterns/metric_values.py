@@ -1,5 +1,5 @@
-"""Metrics written on a command line: `NAME=VALUE` pairs (`timeout_rate=35%`) parsed into the
-mapping conditions are evaluated over."""
+"""Values written on a command line: metrics as `NAME=VALUE` pairs (`timeout_rate=35%`) parsed
+into the mapping conditions are evaluated over, and JSON objects (`--data`, `--context-json`)."""
 
 from __future__ import annotations
 
@@ -55,3 +55,16 @@ def parse_metrics(pairs: Iterable[str], option: str = "--metrics") -> dict[str, 
             raise UsageError(f"{option} {pair!r}: {name!r} is not a name (letters, digits, _)")
         metrics[name] = parse_value(raw)
     return metrics
+
+
+def json_object(text: str, source: str) -> dict[str, Any]:
+    """The JSON object `text` given as `source` (an option's name); UsageError otherwise."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(
+            f"{source}: not JSON ({err.msg} at line {err.lineno} column {err.colno})"
+        ) from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{source}: expected a JSON object, got {type(value).__name__}")
+    return value

@@ -106,6 +106,7 @@ def emit(
 
 def _data(text: str | None) -> dict[str, Any]:
     from ksi_patterns.errors import UsageError
+    from ksi_patterns.metric_values import json_object
 
     if text is None:
         return {}
@@ -116,15 +117,7 @@ def _data(text: str | None) -> dict[str, Any]:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
             raise UsageError(f"{source}: cannot read {text[1:]}: {err}") from None
-    try:
-        value = jsonlib.loads(text)
-    except jsonlib.JSONDecodeError as err:
-        raise UsageError(
-            f"{source}: not JSON ({err.msg} at line {err.lineno} column {err.colno})"
-        ) from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{source}: expected a JSON object, got {type(value).__name__}")
-    return value
+    return json_object(text, source)
 
 
 def _outcome(outcome: str, reason: str | None) -> str:
