@@ -90,10 +90,6 @@ def release_tag(name: str, version: str) -> str:
 # Versions
 
 
-def is_semver(version: str) -> bool:
-    return bool(_SEMVER.fullmatch(version))
-
-
 def bump_version(version: str, part: Bump) -> str:
     match = _SEMVER.fullmatch(version)
     if not match:

@@ -12,7 +12,14 @@ from typing import Any
 
 from ksi_patterns.documents import load_plain
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
-from ksi_patterns.model import CONFIG_FILE, DOCUMENT_DIRS, PATTERNS_DIR, check_name, stem
+from ksi_patterns.model import (
+    CONFIG_FILE,
+    DOCUMENT_DIRS,
+    PATTERNS_DIR,
+    check_name,
+    is_document_path,
+    stem,
+)
 from ksi_patterns.resources import starter_registry_dir
 from ksi_patterns.store import Store
 
@@ -52,7 +59,7 @@ class Registry:
             found += [
                 (path, blob)
                 for path, blob in self.store.list_blobs(ref, under=folder)
-                if path.endswith((".yaml", ".yml"))
+                if is_document_path(path)
             ]
         return found
 
