@@ -138,8 +138,8 @@ def _check_records(command: Command, env: dict[str, str], cwd: Path) -> None:
 
 def _engine_only(old: Path, new: Path, runs: int) -> float:
     """Median seconds to parse both files and diff them, in this process (imports excluded)."""
-    from ksi_patterns.diff import diff
-    from ksi_patterns.documents import load_plain
+    from ksi_patterns.diff.structural import diff
+    from ksi_patterns.documents.loading import load_plain
 
     samples = []
     for _ in range(runs + 1):

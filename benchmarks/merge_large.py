@@ -127,7 +127,7 @@ def main() -> int:
         timings = time_commands(commands, runs=runs, warmups=1, env=env, cwd=work)
 
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-        from ksi_patterns.documents import load_plain
+        from ksi_patterns.documents.loading import load_plain
         from ksi_patterns.merge import merge
 
         texts = [path.read_text() for path in (base, ours, theirs)]

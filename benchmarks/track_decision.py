@@ -114,7 +114,7 @@ def median(costs: list[Cost]) -> Cost:
 
 def library_appends(registry: Any, count: int) -> list[Cost]:
     """The cost of each of `count` sequential `track_decision()` calls on one pattern."""
-    from ksi_patterns.decisions import track_decision
+    from ksi_patterns.evolution.decisions import track_decision
 
     def append(i: int) -> object:
         return track_decision(
@@ -131,7 +131,7 @@ def library_appends(registry: Any, count: int) -> list[Cost]:
 
 def text_append_cost(log: bytes, count: int) -> Cost:
     """Median cost of `append_entry()` alone (the text work, no git) on the log `log`."""
-    from ksi_patterns.decisions import append_entry, new_entry
+    from ksi_patterns.evolution.decisions import append_entry, new_entry
 
     entry = new_entry(PATTERN, "increased_timeout", agent_id="bench", context={"i": 1})
     return median(timed(lambda _i: append_entry(log, entry, LOG), max(50, count // 10)))
@@ -152,7 +152,7 @@ def main() -> int:
         return 2
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from ksi_patterns.registry import init_registry
+    from ksi_patterns.registry.registry import init_registry
 
     print(f"track-decision benchmark: {machine_line()}")
     with workspace("track-decision", keep=args.keep) as work:

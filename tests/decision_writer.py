@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ksi_patterns.decisions import track_decision
-from ksi_patterns.evolution import record_run
-from ksi_patterns.registry import open_registry
+from ksi_patterns.evolution.decisions import track_decision
+from ksi_patterns.evolution.learn_run import record_run
+from ksi_patterns.registry.registry import open_registry
 
 
 def run_writers(

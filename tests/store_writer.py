@@ -17,7 +17,7 @@ from pathlib import Path
 import pygit2
 
 from ksi_patterns.errors import ConflictError
-from ksi_patterns.store import Store
+from ksi_patterns.git.store import Store
 
 
 def main() -> None:

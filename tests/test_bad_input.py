@@ -115,7 +115,7 @@ def test_show_refuses_a_bad_file_with_its_position(run: RunFn, tmp_path: Path, c
 @pytest.fixture(scope="module")
 def bad_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One registry with every bad case committed as orchestrations/bad_<case>.yaml."""
-    from ksi_patterns.registry import init_registry
+    from ksi_patterns.registry.registry import init_registry
 
     path = tmp_path_factory.mktemp("bad") / "reg"
     init_registry(path)

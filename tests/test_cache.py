@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from conftest import RunFn, commit_all, git
-from ksi_patterns import records
+from ksi_patterns.finding import records
 
 DISCOVER = ("pattern", "discover", "--tag", "tournament", "--where", "performance.avg_score > 0.7")
 SELECT = ("pattern", "select", "--task", "Evaluate 15 prompts competitively", "--top", "4")
@@ -167,7 +167,7 @@ def test_only_new_blobs_are_parsed(
 def test_after_commits_the_listing_is_updated_from_a_tree_diff(
     run: RunFn, registry_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ksi_patterns.store import Store
+    from ksi_patterns.git.store import Store
 
     outputs(run, registry_dir)  # the cache lists the folders of this commit
     folder = registry_dir / "orchestrations"
@@ -220,7 +220,7 @@ def test_after_commits_the_listing_is_updated_from_a_tree_diff(
 def test_a_busy_cache_is_done_without(
     run: RunFn, registry_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ksi_patterns import index_cache
+    from ksi_patterns.finding import index_cache
 
     monkeypatch.setattr(index_cache, "BUSY_TIMEOUT", 0.05)
     outputs(run, registry_dir)
@@ -254,7 +254,7 @@ def test_a_busy_cache_is_done_without(
 def test_an_unwritable_state_folder_is_done_without(
     run: RunFn, registry_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ksi_patterns.index_cache import IndexCache
+    from ksi_patterns.finding.index_cache import IndexCache
 
     cold = outputs(run, registry_dir)
 
@@ -266,7 +266,7 @@ def test_an_unwritable_state_folder_is_done_without(
 
 
 def test_storing_a_blob_twice_keeps_one_row(registry_dir: Path) -> None:
-    from ksi_patterns.index_cache import IndexCache
+    from ksi_patterns.finding.index_cache import IndexCache
 
     cache = IndexCache.open(registry_dir / ".git" / "ksi")
     try:
@@ -290,7 +290,7 @@ def test_storing_a_blob_twice_keeps_one_row(registry_dir: Path) -> None:
 def test_a_cache_of_mostly_old_versions_is_started_afresh(
     run: RunFn, registry_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ksi_patterns import catalog
+    from ksi_patterns.finding import catalog
 
     cold = outputs(run, registry_dir)
     path = registry_dir / "orchestrations" / "consensus_builder.yaml"

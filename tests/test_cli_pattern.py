@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from conftest import STARTER, RunFn, commit_all, git, head, snapshot
-from ksi_patterns.documents import load_plain
-from ksi_patterns.schema import DocumentKind, schema_id
+from ksi_patterns.documents.loading import load_plain
+from ksi_patterns.documents.schema import DocumentKind, schema_id
 
 PATTERNS = ["adaptive_pipeline", "adaptive_tournament_v2", "consensus_builder", "tournament_basic"]
 PROFILES = ["base_multi_agent", "base_orchestrator"]

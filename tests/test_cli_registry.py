@@ -33,12 +33,12 @@ def test_run_turns_a_ksi_error_into_exit_2_with_one_line_on_stderr(
 def test_run_fails_the_test_when_the_cli_raises_anything_else(
     run: RunFn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ksi_patterns.registry
+    import ksi_patterns.registry.registry
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(ksi_patterns.registry, "open_registry", broken)
+    monkeypatch.setattr(ksi_patterns.registry.registry, "open_registry", broken)
     with pytest.raises(pytest.fail.Exception, match=r"(?s)raised instead of exiting.*boom"):
         run("registry", "info")
 

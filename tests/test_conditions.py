@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from ksi_patterns import conditions
-from ksi_patterns.conditions import (
+from ksi_patterns.errors import UsageError
+from ksi_patterns.events import conditions
+from ksi_patterns.events.conditions import (
     ConditionError,
     evaluate,
     parse_metrics,
@@ -20,7 +21,6 @@ from ksi_patterns.conditions import (
     translate,
     variables_in,
 )
-from ksi_patterns.errors import UsageError
 
 METRICS: dict[str, Any] = {
     "timeout_rate": 0.35,
@@ -183,7 +183,7 @@ def test_variables_in(expression: str, names: set[str]) -> None:
 def test_variables_in_does_not_import_cel() -> None:
     code = (
         "import sys\n"
-        "from ksi_patterns.conditions import variables_in\n"
+        "from ksi_patterns.events.conditions import variables_in\n"
         "assert variables_in('timeout_rate > 30% AND x') == {'timeout_rate', 'x'}\n"
         "print('celpy' in sys.modules)\n"
     )

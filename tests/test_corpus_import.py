@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import STARTER, RunFn, git, head, snapshot
-from ksi_patterns.documents import load_plain
+from ksi_patterns.documents.loading import load_plain
 
 # Of two documents with one name the shallower file wins; LICENSE is no document.
 SKIPPED_FROM_CORPUS = {

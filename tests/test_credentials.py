@@ -22,7 +22,8 @@ import pygit2
 import pytest
 from pygit2.enums import CredentialType
 
-from ksi_patterns.credentials import (
+from ksi_patterns.git.store import Store
+from ksi_patterns.remote.credentials import (
     MAX_TRIES,
     CredentialPicker,
     CredentialsError,
@@ -42,8 +43,7 @@ from ksi_patterns.credentials import (
     scrub,
     ssh_host_port,
 )
-from ksi_patterns.remotes import Callbacks, RemoteError
-from ksi_patterns.store import Store
+from ksi_patterns.remote.remotes import Callbacks, RemoteError
 
 SSH = CredentialType.SSH_KEY
 USERPASS = CredentialType.USERPASS_PLAINTEXT
@@ -293,7 +293,7 @@ def test_libgit2_retries_are_bounded_against_a_server_refusing_every_login(
     monkeypatch.setenv("HOME", str(tmp_path))
     store = Store.init(tmp_path / "repo")
     store.repo.remotes.create("origin", url)
-    from ksi_patterns.remotes import fetch
+    from ksi_patterns.remote.remotes import fetch
 
     with pytest.raises(CredentialsError) as failure:
         fetch(store, "origin")

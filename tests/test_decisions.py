@@ -16,10 +16,10 @@ import pytest
 
 from conftest import RunFn, commit_all, git, head, snapshot
 from decision_writer import run_writers
-from ksi_patterns.decisions import append_entry, entry_text, item_indent, new_entry
-from ksi_patterns.documents import load_plain
+from ksi_patterns.documents.loading import load_plain
+from ksi_patterns.documents.schema import DocumentKind, schema_violations
 from ksi_patterns.errors import InputError, UsageError
-from ksi_patterns.schema import DocumentKind, schema_violations
+from ksi_patterns.evolution.decisions import append_entry, entry_text, item_indent, new_entry
 
 PATTERN = "adaptive_tournament_v2"
 LOG = f"orchestrations/{PATTERN}_decisions.yaml"

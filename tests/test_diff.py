@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ksi_patterns.diff import Change, diff, format_path, identity_key, stat, without
-from ksi_patterns.documents import load_plain
+from ksi_patterns.diff.structural import Change, diff, format_path, identity_key, stat, without
+from ksi_patterns.documents.loading import load_plain
 
 
 def records(old: Any, new: Any) -> list[tuple[str, str, Any, Any]]:
@@ -446,7 +446,7 @@ def test_moves_are_the_fewest_that_explain_the_order() -> None:
 
 
 def test_importing_the_engine_does_not_import_deepdiff() -> None:
-    code = "import sys, ksi_patterns.diff; print('deepdiff' in sys.modules)"
+    code = "import sys, ksi_patterns.diff.structural; print('deepdiff' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )

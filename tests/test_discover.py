@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import RunFn, commit_all, git
-from ksi_patterns.discovery import Found
+from ksi_patterns.finding.discovery import Found
 
 # Two patterns beside the starter ones: one keeps tags at the top level and its lineage under
 # metadata (as older files do), one holds text where a number is usual.

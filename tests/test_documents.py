@@ -9,8 +9,8 @@ import pytest
 from ruamel.yaml.error import YAMLError
 
 from conftest import CORPUS, STARTER, typed
-from ksi_patterns import documents
-from ksi_patterns.documents import (
+from ksi_patterns.documents import loading as documents
+from ksi_patterns.documents.loading import (
     MAX_EXPANDED_NODES,
     MAX_FILE_BYTES,
     check_alias_expansion,

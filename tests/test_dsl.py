@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import STARTER
-from ksi_patterns.documents import load_plain
+from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.orchestrator import dsl
 
 

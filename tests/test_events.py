@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ksi_patterns.events import (
+from ksi_patterns.events.bus import (
     CANCELLED,
     CONDITION_ERROR,
     CONDITION_FALSE,
@@ -415,7 +415,7 @@ def test_log_lines_stay_whole_under_threads(log: Path) -> None:
 WRITER = """
 import sys
 from pathlib import Path
-from ksi_patterns.events import EventBus
+from ksi_patterns.events.bus import EventBus
 
 bus = EventBus(log_path=Path(sys.argv[1]), source="proc" + sys.argv[2])
 payload = "z" * 20000
@@ -459,7 +459,7 @@ def test_no_log_without_a_path() -> None:
 
 
 def test_the_cli_help_imports_no_cel(tmp_path: Path) -> None:
-    watched = ("celpy", "lark", "ulid", "ksi_patterns.events", "ksi_patterns.conditions")
+    watched = ("celpy", "lark", "ulid", "ksi_patterns.events.bus", "ksi_patterns.events.conditions")
     probe = (
         "import atexit, sys\n"
         f"watched = {watched!r}\n"
@@ -486,5 +486,5 @@ def test_the_cli_help_imports_no_cel(tmp_path: Path) -> None:
         timeout=60,
         cwd=tmp_path,
     )
-    assert "'ksi_patterns.events'" in control.stdout  # the probe does see imports
+    assert "'ksi_patterns.events.bus'" in control.stdout  # the probe does see imports
     assert "celpy" not in control.stdout

@@ -11,10 +11,10 @@ import pytest
 
 from conftest import RunFn, commit_all, git, head, snapshot
 from decision_writer import run_writers
-from ksi_patterns.documents import load_plain
-from ksi_patterns.evolution import RUN_IDS_KEPT, record_run
-from ksi_patterns.registry import open_registry
-from ksi_patterns.schema import DocumentKind, schema_violations
+from ksi_patterns.documents.loading import load_plain
+from ksi_patterns.documents.schema import DocumentKind, schema_violations
+from ksi_patterns.evolution.learn_run import RUN_IDS_KEPT, record_run
+from ksi_patterns.registry.registry import open_registry
 
 V2 = "orchestrations/adaptive_tournament_v2.yaml"
 BASIC = "orchestrations/tournament_basic.yaml"

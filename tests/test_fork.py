@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import RunFn, git, head, snapshot
-from ksi_patterns.documents import load_plain
+from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.errors import ConflictError
-from ksi_patterns.lineage import fork
-from ksi_patterns.registry import open_registry
+from ksi_patterns.lineage.forks import fork
+from ksi_patterns.registry.registry import open_registry
 
 
 def test_fork_commits_a_renamed_copy_with_lineage_on_its_branch(

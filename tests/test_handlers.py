@@ -14,16 +14,16 @@ import pytest
 
 import handler_plugin
 from conftest import REPO_ROOT, RunFn, git, snapshot
-from ksi_patterns import handlers
-from ksi_patterns.documents import load_plain
-from ksi_patterns.events import CONDITION_FALSE, Emission, Event, EventBus
-from ksi_patterns.handlers import (
+from ksi_patterns.composition import plugins as handlers
+from ksi_patterns.composition.plugins import (
     GROUP,
     event_log_path,
     load_plugins,
     register_composition_handlers,
 )
-from ksi_patterns.registry import Registry, open_registry
+from ksi_patterns.documents.loading import load_plain
+from ksi_patterns.events.bus import CONDITION_FALSE, Emission, Event, EventBus
+from ksi_patterns.registry.registry import Registry, open_registry
 
 STRATEGY = 'WHEN starting:\n  EMIT "orchestration:configure" WITH {mode: "swiss"}\n'
 

@@ -15,9 +15,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from ksi_patterns.documents import load_plain, load_roundtrip
+from ksi_patterns.documents.loading import load_plain, load_roundtrip
+from ksi_patterns.documents.render import render
 from ksi_patterns.merge import merge
-from ksi_patterns.render import render
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "ksi-5a58af6"
 FILES = sorted(CORPUS.rglob("*.yaml")) if CORPUS.is_dir() else []

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ksi_patterns.documents import load_plain
+from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.merge import MergeResult, merge
 
 GOLDEN = Path(__file__).resolve().parent / "merge_golden"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ksi_patterns.documents import load_plain
+from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.merge import (
     APPEND_UNION,
     ATOMIC,

@@ -88,7 +88,7 @@ def run_from(site: Path, code: str, cwd: Path) -> subprocess.CompletedProcess[st
 def test_the_unzipped_wheel_finds_its_data_inside_itself(unzipped: Path, tmp_path: Path) -> None:
     done = run_from(
         unzipped,
-        "import ksi_patterns, ksi_patterns.resources as r\n"
+        "import ksi_patterns, ksi_patterns.documents.resources as r\n"
         "print(ksi_patterns.__file__)\nprint(r.schemas_dir())\nprint(r.starter_registry_dir())\n",
         tmp_path,
     )
@@ -128,7 +128,7 @@ def test_the_unzipped_wheel_creates_and_validates_a_registry(
 
 def test_the_editable_install_uses_the_checkout() -> None:
     import ksi_patterns
-    from ksi_patterns.resources import schemas_dir, starter_registry_dir
+    from ksi_patterns.documents.resources import schemas_dir, starter_registry_dir
 
     assert Path(ksi_patterns.__file__).resolve().is_relative_to(REPO_ROOT / "src")
     assert schemas_dir() == SCHEMAS

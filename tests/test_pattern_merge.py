@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CORPUS, RunFn, commit_all, git, head, snapshot
-from ksi_patterns.documents import load_plain
+from ksi_patterns.documents.loading import load_plain
 
 PATTERN = "orchestrations/adaptive_tournament_v2.yaml"
 

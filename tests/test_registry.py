@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from conftest import STARTER, commit_all, git, head
-from ksi_patterns.catalog import entries
-from ksi_patterns.documents import load_plain
-from ksi_patterns.errors import ConflictError, NotFoundError, UsageError
-from ksi_patterns.model import (
+from ksi_patterns.documents.extends import ExtendsCycleError, deep_merge, extends_chain, resolve
+from ksi_patterns.documents.loading import load_plain
+from ksi_patterns.documents.model import (
     Reference,
     bump_version,
     capabilities_of,
@@ -27,17 +26,18 @@ from ksi_patterns.model import (
     stem,
     tags_of,
 )
-from ksi_patterns.registry import (
+from ksi_patterns.documents.schema import DocumentKind, schema_violations
+from ksi_patterns.documents.skeleton import skeleton
+from ksi_patterns.errors import ConflictError, NotFoundError, UsageError
+from ksi_patterns.finding.catalog import entries
+from ksi_patterns.lineage.release import release
+from ksi_patterns.registry.registry import (
     default_registry_path,
     enclosing_registry,
     init_registry,
     open_registry,
     starter_files,
 )
-from ksi_patterns.release import release
-from ksi_patterns.resolve import ExtendsCycleError, deep_merge, extends_chain, resolve
-from ksi_patterns.schema import DocumentKind, schema_violations
-from ksi_patterns.skeleton import skeleton
 
 # -- names and references -------------------------------------------------------------------------
 
@@ -180,7 +180,7 @@ def test_starter_files_are_the_shipped_registry() -> None:
 def test_every_starter_document_is_valid() -> None:
     for path in STARTER.rglob("*.yaml"):
         data = load_plain(path.read_bytes(), str(path))
-        from ksi_patterns.schema import kind_of
+        from ksi_patterns.documents.schema import kind_of
 
         kind = kind_of(data, path.name)
         assert kind is not None, path

@@ -19,9 +19,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from conftest import CORPUS, STARTER, typed
-from ksi_patterns.documents import load_plain, load_roundtrip, to_plain
+from ksi_patterns.documents.loading import load_plain, load_roundtrip, to_plain
+from ksi_patterns.documents.render import render
 from ksi_patterns.errors import InputError
-from ksi_patterns.render import render
 
 
 def mapping_documents() -> list[Path]:

@@ -1,4 +1,4 @@
-"""The JSON Schemas (schemas/*.schema.json) and ksi_patterns.schema, against the real corpus."""
+"""The JSON Schemas (schemas/*.schema.json) and documents/schema.py, against the real corpus."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ksi_patterns.resources import schemas_dir
-from ksi_patterns.schema import (
+from ksi_patterns.documents.resources import schemas_dir
+from ksi_patterns.documents.schema import (
     SCHEMA_FILES,
     DocumentKind,
     SchemaViolation,
@@ -232,7 +232,7 @@ def test_validator_is_built_once_per_schema() -> None:
 
 
 def test_importing_the_module_does_not_import_jsonschema() -> None:
-    code = "import sys, ksi_patterns.schema; sys.exit('jsonschema' in sys.modules)"
+    code = "import sys, ksi_patterns.documents.schema; sys.exit('jsonschema' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import RunFn, commit_all, git
-from ksi_patterns.documents import load_plain
+from ksi_patterns.documents.loading import load_plain
 
 PATTERN = "adaptive_tournament_v2"
 FILE = f"orchestrations/{PATTERN}.yaml"

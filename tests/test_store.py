@@ -15,7 +15,7 @@ import pygit2
 import pytest
 
 from ksi_patterns.errors import ConflictError, KsiError, NotFoundError
-from ksi_patterns.store import CommitResult, Store, check_path
+from ksi_patterns.git.store import CommitResult, Store, check_path
 
 WRITER = Path(__file__).with_name("store_writer.py")
 
@@ -216,7 +216,7 @@ def test_lost_race_is_retried_from_the_new_tip(store: Store) -> None:
 
 
 def test_a_held_ref_lock_ends_in_a_conflict(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ksi_patterns.store as store_module
+    import ksi_patterns.git.store as store_module
 
     monkeypatch.setattr(store_module, "MAX_ATTEMPTS", 3)
     lock = store.git_dir / "refs" / "heads" / "main.lock"
@@ -343,7 +343,7 @@ def test_a_symlinked_folder_is_not_followed(store: Store, tmp_path: Path) -> Non
 
 def test_refresh_follows_commits_landed_on_top(store: Store) -> None:
     """Another writer committed on top of ours before we refreshed: files go to the tip."""
-    from ksi_patterns import worktree
+    from ksi_patterns.git import worktree
 
     repo, r = store.repo, root(store)
     old = store.resolve("main")
@@ -417,8 +417,8 @@ def test_commit_needs_a_branch_when_head_is_detached(store: Store) -> None:
 
 def test_a_stuck_commit_lock_only_delays(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer holding the queue lock (suspended, say) cannot block others for long."""
-    import ksi_patterns.store as store_module
-    from ksi_patterns.locks import file_lock, is_locked
+    import ksi_patterns.git.store as store_module
+    from ksi_patterns.git.locks import file_lock, is_locked
 
     monkeypatch.setattr(store_module, "QUEUE_TIMEOUT", 0.2)
     lock = store.state_dir / "commit.lock"

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import REPO_ROOT, RunFn, commit_all, git, head
 from gitdaemon import GitDaemon, unavailable
-from ksi_patterns.documents import load_plain
-from ksi_patterns.merging import take_side
+from ksi_patterns.documents.loading import load_plain
+from ksi_patterns.lineage.merging import take_side
 
 PATTERN = "orchestrations/adaptive_tournament_v2.yaml"
 DECISIONS = "orchestrations/adaptive_tournament_v2_decisions.yaml"
@@ -282,7 +282,7 @@ def test_sync_pulls_and_pushes_again_when_the_remote_moved_meanwhile(
     append_decision(bob, "01KEEEEEEEEEEEEEEEEEEEEEEE", "bob", 5)
     commit_all(bob, "bob")
 
-    import ksi_patterns.sync as sync_module
+    import ksi_patterns.remote.sync as sync_module
 
     real_pull = sync_module.pull
     calls = []
@@ -508,8 +508,8 @@ class Recorder:
 
 
 def test_fetch_and_push_report_progress_to_a_listener(served: Shared, run: RunFn) -> None:
-    from ksi_patterns.remotes import branch_refspecs, fetch, push
-    from ksi_patterns.store import Store
+    from ksi_patterns.git.store import Store
+    from ksi_patterns.remote.remotes import branch_refspecs, fetch, push
 
     alice, bob = clone(run, served, "alice"), clone(run, served, "bob")
     for number in range(30):

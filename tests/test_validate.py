@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import STARTER, RunFn, commit_all, git
-from ksi_patterns.schema import DocumentKind, validator_for
+from ksi_patterns.documents.schema import DocumentKind, validator_for
 
 TEXT_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
 GITHUB_LINE = re.compile(

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-    from ksi_patterns.diff import Change
+    from ksi_patterns.diff.structural import Change
 
 
 _MARKS = {"added": "+", "removed": "-", "changed": "~", "type_changed": "!", "moved": ">"}
@@ -70,10 +70,10 @@ def diff(
     added, removed, changed, type_changed or moved.
     Exit 0; with --exit-code, 1 when there are differences; 2 on bad operands.
     """
-    from ksi_patterns.diff import diff as compare
-    from ksi_patterns.diff import without
-    from ksi_patterns.lineage import FORK_OWN_PATHS
-    from ksi_patterns.operands import Operands
+    from ksi_patterns.diff.structural import diff as compare
+    from ksi_patterns.diff.structural import without
+    from ksi_patterns.lineage.forks import FORK_OWN_PATHS
+    from ksi_patterns.lineage.operands import Operands
 
     operands = Operands(registry, note=output.note)
     if new is None:
@@ -102,7 +102,7 @@ def diff(
 def _show(
     changes: list[Change], old_label: str, new_label: str, *, stat: bool, as_json: bool
 ) -> None:
-    from ksi_patterns.diff import stat as summarize
+    from ksi_patterns.diff.structural import stat as summarize
 
     if as_json:
         if stat:
@@ -124,7 +124,7 @@ def _print_stat(console: Console, changes: list[Change]) -> None:
     """Like `git diff --stat`: a line per top-level key, then the totals."""
     from rich.text import Text
 
-    from ksi_patterns.diff import stat as summarize
+    from ksi_patterns.diff.structural import stat as summarize
 
     summary = summarize(changes)
     labels = {key: key or "(document)" for key in summary.by_key}
@@ -238,7 +238,7 @@ def _block(value: Any) -> list[str]:
 
     from ruamel.yaml.scalarstring import LiteralScalarString
 
-    from ksi_patterns.documents import Style
+    from ksi_patterns.documents.loading import Style
 
     def literal(node: Any) -> Any:
         if isinstance(node, dict):

@@ -16,7 +16,7 @@ from ksi_patterns.cli.options import JsonOption, RegistryOption
 from ksi_patterns.errors import EXIT_FOUND, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from ksi_patterns.events import Emission
+    from ksi_patterns.events.bus import Emission
 
 _SHOWN_CHARS = 300  # of a handler's result, in plain output
 POLL_SECONDS = 0.5  # --follow
@@ -51,7 +51,8 @@ def emit(
         ),
     ] = None,
     plugins: Annotated[
-        bool, typer.Option(help="Load the handler plugins (entry points ksi_patterns.handlers).")
+        bool,
+        typer.Option(help="Load the handler plugins (entry points ksi_patterns.handlers)."),
     ] = True,
     registry: RegistryOption = None,
     json: JsonOption = False,
@@ -64,10 +65,10 @@ def emit(
     Exit 0 when it was handled (or nobody handles it, or its condition was false), 1 when a
     handler failed, 2 when the event was refused or its condition could not be evaluated.
     """
-    from ksi_patterns.conditions import parse_metrics
-    from ksi_patterns.events import CONDITION_ERROR, REFUSED
-    from ksi_patterns.handlers import build_bus
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.composition.plugins import build_bus
+    from ksi_patterns.events.bus import CONDITION_ERROR, REFUSED
+    from ksi_patterns.events.conditions import parse_metrics
+    from ksi_patterns.registry.registry import open_registry
 
     payload = _data(data)
     values = parse_metrics(metrics or [])
@@ -106,7 +107,7 @@ def emit(
 
 def _data(text: str | None) -> dict[str, Any]:
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.metric_values import json_object
+    from ksi_patterns.events.metric_values import json_object
 
     if text is None:
         return {}
@@ -167,9 +168,9 @@ def log(
     """Show the tail of the registry's event log (<git-dir>/ksi/events.jsonl)."""
     from fnmatch import fnmatchcase
 
+    from ksi_patterns.composition.plugins import event_log_path
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.handlers import event_log_path
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     if lines < 0:
         raise UsageError("-n must be 0 or more")
@@ -303,7 +304,7 @@ def handlers(json: JsonOption = False) -> None:
     Plugins are the entry points of the group ksi_patterns.handlers; each line says which events
     a handler takes, where it comes from, and what it announces.
     """
-    from ksi_patterns.handlers import inventory
+    from ksi_patterns.composition.plugins import inventory
 
     found, reports = inventory()
     if json:

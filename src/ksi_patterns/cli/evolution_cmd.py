@@ -67,16 +67,16 @@ def track_decision(
     json: JsonOption = False,
 ) -> None:
     """Append a decision to NAME's decision log (a commit); prints the new entry's id."""
-    from ksi_patterns.decisions import (
+    from ksi_patterns.composition.plugins import announce, decision_tracked
+    from ksi_patterns.errors import UsageError
+    from ksi_patterns.evolution.decisions import (
         parse_confidence,
         parse_context,
         parse_context_json,
         track_decision,
         update_outcome,
     )
-    from ksi_patterns.errors import UsageError
-    from ksi_patterns.handlers import announce, decision_tracked
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     if update is not None:
         given = [
@@ -184,13 +184,13 @@ def decisions(
     json: JsonOption = False,
 ) -> None:
     """Show NAME's decision log: a table, --stats, or --json."""
-    from ksi_patterns.decisions import (
+    from ksi_patterns.evolution.decisions import (
         decision_stats,
         filter_decisions,
         parse_since,
         read_decisions,
     )
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     after = parse_since(since) if since is not None else None
     entries = filter_decisions(
@@ -257,8 +257,8 @@ def learn(
     json: JsonOption = False,
 ) -> None:
     """Add an insight to NAME's learnings (or update the same insight), as a commit."""
-    from ksi_patterns.evolution import learn as run_learn
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.evolution.learn_run import learn as run_learn
+    from ksi_patterns.registry.registry import open_registry
 
     done = run_learn(
         open_registry(registry),
@@ -296,8 +296,8 @@ def record_run(
     json: JsonOption = False,
 ) -> None:
     """Count a run in NAME's performance (runs, running averages, gain over the parent)."""
-    from ksi_patterns.evolution import parse_score, record_run
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.evolution.learn_run import parse_score, record_run
+    from ksi_patterns.registry.registry import open_registry
 
     done = record_run(
         open_registry(registry),

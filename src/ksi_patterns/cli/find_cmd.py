@@ -11,8 +11,8 @@ from ksi_patterns.cli import output
 from ksi_patterns.cli.options import JsonOption, RegistryOption
 
 if TYPE_CHECKING:
-    from ksi_patterns.discovery import Found
-    from ksi_patterns.ranking import Selection
+    from ksi_patterns.finding.discovery import Found
+    from ksi_patterns.finding.ranking import Selection
 
 WHERE_HELP = (
     "FIELD OP VALUE, OP one of > >= < <= == != in contains exists; e.g. "
@@ -52,12 +52,12 @@ def discover(
     json: JsonOption = False,
 ) -> None:
     """Find patterns and profiles by type, tags, capabilities and any field."""
-    from ksi_patterns.catalog import branch_refs, with_catalog
-    from ksi_patterns.discovery import Query
-    from ksi_patterns.discovery import discover as run_discover
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.filters import parse_metadata_filter, parse_where
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.finding.catalog import branch_refs, with_catalog
+    from ksi_patterns.finding.discovery import Query
+    from ksi_patterns.finding.discovery import discover as run_discover
+    from ksi_patterns.finding.filters import parse_metadata_filter, parse_where
+    from ksi_patterns.registry.registry import open_registry
 
     if kind not in (None, "orchestration", "profile"):
         raise UsageError(f"unknown --type {kind!r}: use orchestration or profile")
@@ -118,10 +118,10 @@ def select(
     json: JsonOption = False,
 ) -> None:
     """Choose the orchestration patterns that best fit a task, best first, with reasons."""
-    from ksi_patterns.catalog import with_catalog
-    from ksi_patterns.ranking import parse_requirement
-    from ksi_patterns.ranking import select as run_select
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.finding.catalog import with_catalog
+    from ksi_patterns.finding.ranking import parse_requirement
+    from ksi_patterns.finding.ranking import select as run_select
+    from ksi_patterns.registry.registry import open_registry
 
     requirements = [parse_requirement(text) for text in require or []]
     opened = open_registry(registry)
@@ -146,7 +146,7 @@ def select(
 
 
 def _selection_table(selection: Selection, explain: bool) -> None:
-    from ksi_patterns.ranking import explain_lines
+    from ksi_patterns.finding.ranking import explain_lines
 
     keys = ("relevance", "performance", "success", "freshness")
     headers = ["RANK", "NAME", "SCORE", "RELEVANCE", "PERFORMANCE", "SUCCESS", "FRESHNESS"]

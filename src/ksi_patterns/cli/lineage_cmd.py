@@ -30,10 +30,10 @@ def fork(
     json: JsonOption = False,
 ) -> None:
     """Fork a pattern: branch fork/NAME with a copy that records its lineage."""
-    from ksi_patterns.handlers import announce, forked
-    from ksi_patterns.lineage import fork as run_fork
-    from ksi_patterns.lineage import parse_setting
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.composition.plugins import announce, forked
+    from ksi_patterns.lineage.forks import fork as run_fork
+    from ksi_patterns.lineage.forks import parse_setting
+    from ksi_patterns.registry.registry import open_registry
 
     parsed = [parse_setting(text) for text in settings or []]
     found = open_registry(registry)
@@ -75,8 +75,8 @@ def lineage(
     json: JsonOption = False,
 ) -> None:
     """The family tree of patterns: parents, forks, merges, versions and dates."""
-    from ksi_patterns.lineage import family_tree
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.lineage.forks import family_tree
+    from ksi_patterns.registry.registry import open_registry
 
     roots = family_tree(open_registry(registry), name)
     if json:
@@ -118,7 +118,7 @@ def log(
     json: JsonOption = False,
 ) -> None:
     """The commits that changed a pattern's file, newest first."""
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     found = open_registry(registry)
     path = found.find(name, ref)

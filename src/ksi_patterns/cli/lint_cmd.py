@@ -13,7 +13,7 @@ from ksi_patterns.cli.options import JsonOption, RegistryOption
 
 if TYPE_CHECKING:
     from ksi_patterns.orchestrator.lint import LintReport
-    from ksi_patterns.registry import Registry
+    from ksi_patterns.registry.registry import Registry
 
 
 def lint(
@@ -34,7 +34,7 @@ def lint(
     """Check a pattern's strategy DSL: lines that cannot be parsed, bad conditions, and events
     no handler receives (exit 1 when anything is reported)."""
     from ksi_patterns.orchestrator.lint import known_events, lint_text
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     found = open_registry(registry)
     is_known = known_events(found)
@@ -65,9 +65,9 @@ def lint(
 
 def _lint_source(registry: Registry, name: str, ref: str | None) -> tuple[str, str, str]:
     """(path to show, text, pattern name) of what `name` designates."""
-    from ksi_patterns.documents import decode
+    from ksi_patterns.documents.loading import decode
+    from ksi_patterns.documents.model import check_name
     from ksi_patterns.errors import NotFoundError
-    from ksi_patterns.model import check_name
 
     as_path = Path(name)
     if name.endswith((".yaml", ".yml")) or os.sep in name:

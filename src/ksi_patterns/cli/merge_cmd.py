@@ -13,8 +13,8 @@ from ksi_patterns.cli.options import JsonOption, RegistryOption
 from ksi_patterns.errors import EXIT_FOUND
 
 if TYPE_CHECKING:
-    from ksi_patterns.merging import Outcome
-    from ksi_patterns.registry import Registry
+    from ksi_patterns.lineage.merging import Outcome
+    from ksi_patterns.registry.registry import Registry
 
 
 class Side(StrEnum):
@@ -43,9 +43,9 @@ def pattern_merge(
     json: JsonOption = False,
 ) -> None:
     """Merge a fork's improvements back into its parent (a real three-way merge)."""
-    from ksi_patterns.fork_merge import Request, merge_fork
-    from ksi_patterns.handlers import announce, merged
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.composition.plugins import announce, merged
+    from ksi_patterns.lineage.fork_merge import Request, merge_fork
+    from ksi_patterns.registry.registry import open_registry
 
     found = open_registry(registry)
     if _finish(found, continue_, abort, json):
@@ -73,8 +73,8 @@ def registry_merge(
     json: JsonOption = False,
 ) -> None:
     """Merge a whole branch, every file changed on both sides through the structural engine."""
-    from ksi_patterns.branch_merge import merge_branch
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.lineage.branch_merge import merge_branch
+    from ksi_patterns.registry.registry import open_registry
 
     found = open_registry(registry)
     if _finish(found, continue_, abort, json):
@@ -92,7 +92,7 @@ def merge_driver(
     pathname: Annotated[str | None, typer.Argument(help="%P: the file's path.")] = None,
 ) -> None:
     """git merge driver: `merge.ksi.driver = ksi merge-driver %O %A %B %L %P`."""
-    from ksi_patterns.branch_merge import run_driver
+    from ksi_patterns.lineage.branch_merge import run_driver
 
     del marker_size
     conflicts, fallback = run_driver(base, current, other, pathname)
@@ -106,9 +106,9 @@ def merge_driver(
 
 def _finish(found: Registry, continue_: bool, abort: bool, json: bool) -> bool:
     """Handle --continue / --abort; whether one of them was given."""
-    from ksi_patterns import merge_state
-    from ksi_patterns.fork_merge import continue_fork_merge
-    from ksi_patterns.merging import abort_merge, continue_merge
+    from ksi_patterns.lineage import merge_state
+    from ksi_patterns.lineage.fork_merge import continue_fork_merge
+    from ksi_patterns.lineage.merging import abort_merge, continue_merge
 
     if continue_ and abort:
         raise typer.BadParameter("--continue and --abort exclude each other")
@@ -121,8 +121,8 @@ def _finish(found: Registry, continue_: bool, abort: bool, json: bool) -> bool:
     if continue_:
         state = merge_state.require(found.store)
         if state.kind == "pattern":
-            from ksi_patterns.composition_changes import merged_fields
-            from ksi_patterns.handlers import announce
+            from ksi_patterns.composition.changes import merged_fields
+            from ksi_patterns.composition.plugins import announce
 
             commit = continue_fork_merge(found)
             data = merged_fields(state.extra["fork"], state.branch, commit, state.extra)

@@ -76,10 +76,10 @@ def run(
 ) -> None:
     """Run an orchestrator session on PATTERN: the model (or the simulator) carries out its
     strategy through emit_event; prints a summary, keeps a transcript."""
-    from ksi_patterns.conditions import parse_metrics
     from ksi_patterns.errors import UsageError
+    from ksi_patterns.events.conditions import parse_metrics
     from ksi_patterns.orchestrator.session import Limits, Session, SessionOptions
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     if max_retries < 0:
         raise UsageError("--max-retries must be 0 or more")
@@ -305,7 +305,7 @@ def _shorten(text: str, limit: int) -> str:
 def sessions(registry: RegistryOption = None, json: JsonOption = False) -> None:
     """List the orchestrator sessions of this registry, oldest first."""
     from ksi_patterns.orchestrator.transcripts import list_sessions
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     found = list_sessions(open_registry(registry).store.state_dir)
     if json:
@@ -339,7 +339,7 @@ def show(
 ) -> None:
     """Replay a session's transcript: turns, tool calls, events, decisions, the end."""
     from ksi_patterns.orchestrator.transcripts import find_session, iter_lines, read_records
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     path = find_session(open_registry(registry).store.state_dir, session_id)
     records = read_records(path)

@@ -24,9 +24,9 @@ def list_patterns(
     json: JsonOption = False,
 ) -> None:
     """List the patterns, profiles and decision logs of the registry."""
-    from ksi_patterns.catalog import entries
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.finding.catalog import entries
+    from ksi_patterns.registry.registry import open_registry
 
     if kind not in (None, "orchestration", "profile", "decision-log"):
         raise UsageError(f"unknown --type {kind!r}: use orchestration, profile or decision-log")
@@ -62,7 +62,7 @@ def show(
     """Show a pattern or profile as YAML (or JSON)."""
     source, data, lookup = _read(reference, registry)
     if resolved:
-        from ksi_patterns.resolve import resolve
+        from ksi_patterns.documents.extends import resolve
 
         name = _resolvable_name(source, data)
         data = resolve(name, _with_self(lookup, name, data))
@@ -75,7 +75,7 @@ def show(
 
 class _Source:
     def __init__(self, path: str, data: bytes) -> None:
-        from ksi_patterns.documents import decode
+        from ksi_patterns.documents.loading import decode
 
         self.path = path
         self.text = decode(data, path)
@@ -86,10 +86,10 @@ class _Source:
 
 def _read(reference: str, registry_path: Path | None) -> tuple[_Source, Any, Any]:
     """The document behind REF, and a name lookup for `extends` at the same revision."""
-    from ksi_patterns.documents import load_plain
+    from ksi_patterns.documents.loading import load_plain
+    from ksi_patterns.documents.model import parse_reference
     from ksi_patterns.errors import NotFoundError
-    from ksi_patterns.model import parse_reference
-    from ksi_patterns.registry import enclosing_registry, open_registry
+    from ksi_patterns.registry.registry import enclosing_registry, open_registry
 
     as_file = Path(reference)
     if reference.endswith((".yaml", ".yml")) and as_file.is_file():
@@ -110,7 +110,7 @@ def _read(reference: str, registry_path: Path | None) -> tuple[_Source, Any, Any
 
 def _resolvable_name(source: _Source, data: Any) -> str:
     """The document's name, when `name` and `extends` have the types resolution needs."""
-    from ksi_patterns.documents import load_roundtrip, locate
+    from ksi_patterns.documents.loading import load_roundtrip, locate
     from ksi_patterns.errors import InputError, Position
 
     if not isinstance(data, dict):
@@ -140,7 +140,7 @@ def _yaml_text(data: Any) -> str:
 
     from ruamel.yaml.scalarstring import LiteralScalarString
 
-    from ksi_patterns.documents import Style
+    from ksi_patterns.documents.loading import Style
 
     def literal(value: Any) -> Any:
         if isinstance(value, dict):

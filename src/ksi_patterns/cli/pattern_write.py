@@ -36,11 +36,11 @@ def new(
     registry: RegistryOption = None,
 ) -> None:
     """Start a new pattern (or profile) from a valid, commented skeleton."""
+    from ksi_patterns.documents.model import PATTERNS_DIR, PROFILES_DIR, stem
+    from ksi_patterns.documents.schema import DocumentKind
+    from ksi_patterns.documents.skeleton import skeleton
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.model import PATTERNS_DIR, PROFILES_DIR, stem
-    from ksi_patterns.registry import open_registry
-    from ksi_patterns.schema import DocumentKind
-    from ksi_patterns.skeleton import skeleton
+    from ksi_patterns.registry.registry import open_registry
 
     kind = DocumentKind.PROFILE if profile else DocumentKind.PATTERN
     if stdout:
@@ -82,8 +82,8 @@ def release(
     json: JsonOption = False,
 ) -> None:
     """Bump the version in a commit and tag it NAME@X.Y.Z."""
-    from ksi_patterns.registry import open_registry
-    from ksi_patterns.release import release as run_release
+    from ksi_patterns.lineage.release import release as run_release
+    from ksi_patterns.registry.registry import open_registry
 
     done = run_release(open_registry(registry), name, bump.value, branch=branch)
     if json:

@@ -20,7 +20,7 @@ def init(
     ] = False,
 ) -> None:
     """Create a registry: a git repository holding the starter patterns, in one commit."""
-    from ksi_patterns.registry import init_registry
+    from ksi_patterns.registry.registry import init_registry
 
     registry = init_registry(path, name=name, bare=bare, empty=empty)
     count = len(registry.document_paths())
@@ -38,8 +38,8 @@ def import_folder(
     json: JsonOption = False,
 ) -> None:
     """Copy a KSI compositions folder into the registry as one commit."""
-    from ksi_patterns.importing import import_folder as run_import
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.importing import import_folder as run_import
+    from ksi_patterns.registry.registry import open_registry
 
     report = run_import(open_registry(registry), folder, overwrite=overwrite)
     if json:
@@ -62,7 +62,7 @@ def import_folder(
 
 def info(registry: RegistryOption = None, json: JsonOption = False) -> None:
     """Where the registry in use is, and what it holds."""
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     found = open_registry(registry)
     config = found.config()

@@ -19,8 +19,8 @@ def export(
     json: JsonOption = False,
 ) -> None:
     """Write the JSON Schemas ksi validates with into DIR (created if missing)."""
+    from ksi_patterns.documents.resources import schemas_dir
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.resources import schemas_dir
 
     sources = sorted(schemas_dir().glob("*.json"))
     if directory.exists() and not directory.is_dir():

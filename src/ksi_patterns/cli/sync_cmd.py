@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
-    from ksi_patterns.remotes import PushResult
-    from ksi_patterns.sync import PullResult
+    from ksi_patterns.remote.remotes import PushResult
+    from ksi_patterns.remote.sync import PullResult
 
 RemoteArgument = Annotated[
     str | None,
@@ -69,7 +69,7 @@ def _listener() -> Iterator[_Bars | None]:
 
 
 def _open(registry: Path | None) -> Any:
-    from ksi_patterns.registry import open_registry
+    from ksi_patterns.registry.registry import open_registry
 
     return open_registry(registry).store
 
@@ -86,9 +86,9 @@ def clone(
     json: JsonOption = False,
 ) -> None:
     """Clone a shared registry; its YAML files merge through ksi's structural engine."""
-    from ksi_patterns.credentials import redact
-    from ksi_patterns.registry import Registry, install_merge_driver
-    from ksi_patterns.remotes import clone as run_clone
+    from ksi_patterns.registry.registry import Registry, install_merge_driver
+    from ksi_patterns.remote.credentials import redact
+    from ksi_patterns.remote.remotes import clone as run_clone
 
     target = directory if directory is not None else Path(_folder_name(url))
     with _listener() as listener:
@@ -123,7 +123,7 @@ def remote_add(
     registry: RegistryOption = None,
 ) -> None:
     """Add a remote to push to and pull from."""
-    from ksi_patterns.remotes import add_remote
+    from ksi_patterns.remote.remotes import add_remote
 
     added = add_remote(_open(registry), name, url)
     output.say(f"Added remote {added.name}: {added.url}")
@@ -136,7 +136,7 @@ def remote_add(
 
 def remote_list(registry: RegistryOption = None, json: JsonOption = False) -> None:
     """The remotes, with their URLs (passwords and tokens hidden)."""
-    from ksi_patterns.remotes import list_remotes
+    from ksi_patterns.remote.remotes import list_remotes
 
     found = list_remotes(_open(registry))
     if json:
@@ -154,7 +154,7 @@ def remote_remove(
     registry: RegistryOption = None,
 ) -> None:
     """Forget a remote (its remote-tracking branches go with it)."""
-    from ksi_patterns.remotes import remove_remote
+    from ksi_patterns.remote.remotes import remove_remote
 
     remove_remote(_open(registry), name)
     output.say(f"Removed remote {name}.")
@@ -176,8 +176,8 @@ def push(
 ) -> None:
     """Push the current branch (or --branch B, or --all) to a remote; never forced."""
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.remotes import branch_refspecs
-    from ksi_patterns.remotes import push as run_push
+    from ksi_patterns.remote.remotes import branch_refspecs
+    from ksi_patterns.remote.remotes import push as run_push
 
     if branch and all_branches:
         raise typer.BadParameter("--branch and --all exclude each other")
@@ -206,7 +206,7 @@ def pull(
     json: JsonOption = False,
 ) -> None:
     """Fetch, then merge the remote's branch into the current one (structurally)."""
-    from ksi_patterns.sync import pull as run_pull
+    from ksi_patterns.remote.sync import pull as run_pull
 
     with _listener() as listener:
         result = run_pull(_open(registry), remote, listener=listener)
@@ -225,7 +225,7 @@ def sync(
     json: JsonOption = False,
 ) -> None:
     """Pull, then push; pulls and pushes again (a few times) if the remote moved meanwhile."""
-    from ksi_patterns.sync import sync as run_sync
+    from ksi_patterns.remote.sync import sync as run_sync
 
     with _listener() as listener:
         result = run_sync(_open(registry), remote, tags=tags, listener=listener)

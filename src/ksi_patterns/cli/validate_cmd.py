@@ -12,7 +12,7 @@ from ksi_patterns.cli import output
 from ksi_patterns.cli.options import RegistryOption
 
 if TYPE_CHECKING:
-    from ksi_patterns.validation import Finding, Report
+    from ksi_patterns.documents.validation import Finding, Report
 
 
 class Format(StrEnum):
@@ -32,8 +32,8 @@ def validate(
     registry: RegistryOption = None,
 ) -> None:
     """Check files against the schemas, names, duplicates and `extends` (exit 1 when invalid)."""
-    from ksi_patterns.validation import sources_from_paths
-    from ksi_patterns.validation import validate as run_validation
+    from ksi_patterns.documents.validation import sources_from_paths
+    from ksi_patterns.documents.validation import validate as run_validation
 
     if paths:
         sources, known = sources_from_paths(paths)
@@ -45,9 +45,9 @@ def validate(
 
 
 def _registry_sources(registry: Path | None) -> tuple[list, dict]:  # type: ignore[type-arg]
-    from ksi_patterns.model import CONFIG_FILE
-    from ksi_patterns.registry import open_registry
-    from ksi_patterns.validation import Source, sources_from_paths
+    from ksi_patterns.documents.model import CONFIG_FILE
+    from ksi_patterns.documents.validation import Source, sources_from_paths
+    from ksi_patterns.registry.registry import open_registry
 
     found = open_registry(registry)
     if found.store.root is not None:

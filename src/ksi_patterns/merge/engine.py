@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import gc
 
-from ksi_patterns.documents import (
+from ksi_patterns.documents.loading import (
     MAX_FILE_BYTES,
     RoundTrip,
     dump_roundtrip,
     load_roundtrip,
 )
+from ksi_patterns.documents.render import render
 from ksi_patterns.errors import InputError
 from ksi_patterns.merge.appends import merge_appends
 from ksi_patterns.merge.blocks import BlockMerge
@@ -29,7 +30,6 @@ from ksi_patterns.merge.policies import DEFAULT_POLICIES, MergePolicies
 from ksi_patterns.merge.result import MergeResult
 from ksi_patterns.merge.source import Source
 from ksi_patterns.merge.values import ValueMerge, exact_floats
-from ksi_patterns.render import render
 
 
 def merge(

@@ -15,7 +15,8 @@ from typing import Any
 
 from ruamel.yaml.nodes import ScalarNode
 
-from ksi_patterns.documents import RoundTrip, Style, detect_style, load_roundtrip
+from ksi_patterns.documents.loading import RoundTrip, Style, detect_style, load_roundtrip
+from ksi_patterns.documents.render import render
 from ksi_patterns.errors import InputError
 from ksi_patterns.merge.diff3 import diff3
 from ksi_patterns.merge.markers import Labels, entry_markers, marker_block
@@ -24,7 +25,6 @@ from ksi_patterns.merge.policies import MergePolicies
 from ksi_patterns.merge.result import MISSING, Conflict, Path
 from ksi_patterns.merge.source import Lines, Side, indent_of, shift
 from ksi_patterns.merge.values import ValueMerge, exact_floats
-from ksi_patterns.render import render
 
 _STR_TAG = "tag:yaml.org,2002:str"
 

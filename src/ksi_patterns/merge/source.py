@@ -16,7 +16,7 @@ from typing import Any
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ksi_patterns.documents import check_alias_expansion
+from ksi_patterns.documents.loading import check_alias_expansion
 from ksi_patterns.errors import InputError
 from ksi_patterns.merge.nodes import (
     COMPOSE,

@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from ksi_patterns.documents import load_plain
+from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.errors import InputError
 from ksi_patterns.orchestrator.dsl_lines import LineNode, open_brackets
 from ksi_patterns.orchestrator.dsl_statements import (

@@ -17,7 +17,7 @@ from ksi_patterns.errors import Position
 from ksi_patterns.orchestrator import dsl
 
 if TYPE_CHECKING:
-    from ksi_patterns.registry import Registry
+    from ksi_patterns.registry.registry import Registry
 
 SESSION_HANDLERS = ("agent:spawn",)  # handled by the orchestrator session itself
 
@@ -66,8 +66,8 @@ class LintReport:
 
 def known_events(registry: Registry) -> Callable[[str], bool]:
     """Whether an event has a handler on a bus built as a session builds it."""
-    from ksi_patterns.events import EventBus
-    from ksi_patterns.handlers import load_plugins, register_composition_handlers
+    from ksi_patterns.composition.plugins import load_plugins, register_composition_handlers
+    from ksi_patterns.events.bus import EventBus
 
     bus = EventBus()
     try:
@@ -85,8 +85,8 @@ def _session_handler(event: Any, bus: Any) -> None:  # stands in for the session
 
 
 def lint_text(text: str, path: str, name: str, is_known: Callable[[str], bool]) -> LintReport:
-    from ksi_patterns.conditions import ConditionError, check
-    from ksi_patterns.documents import load_plain
+    from ksi_patterns.documents.loading import load_plain
+    from ksi_patterns.events.conditions import ConditionError, check
 
     document = load_plain(text, path)
     strategy_text = dsl.strategy_of(document)

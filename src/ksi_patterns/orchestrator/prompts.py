@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ksi_patterns.documents.extends import Lookup, resolve
 from ksi_patterns.errors import NotFoundError, UsageError
 from ksi_patterns.orchestrator.dsl import strategy_of
-from ksi_patterns.resolve import Lookup, resolve
 
 TOOL_NAME = "emit_event"
 
@@ -114,6 +114,6 @@ def agent_prompt(profile_text: str, role: str | None, task: str) -> str:
 
 
 def _plain(text: str) -> Any:
-    from ksi_patterns.documents import load_plain
+    from ksi_patterns.documents.loading import load_plain
 
     return load_plain(text, "pattern")

@@ -40,7 +40,7 @@ from ksi_patterns.orchestrator.transcripts import (
 )
 
 if TYPE_CHECKING:
-    from ksi_patterns.registry import Registry
+    from ksi_patterns.registry.registry import Registry
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -74,7 +74,7 @@ class Session:
         *,
         observers: tuple[Observer, ...] = (),
     ) -> None:
-        from ksi_patterns.model import check_name
+        from ksi_patterns.documents.model import check_name
 
         self.registry = registry
         self.options = options
@@ -154,8 +154,8 @@ class Session:
 
     def _load(self) -> tuple[str, str]:
         """The pattern's file and text, its resolved document, and the orchestrator's prompt."""
-        from ksi_patterns.documents import decode, load_plain
-        from ksi_patterns.resolve import resolve
+        from ksi_patterns.documents.extends import resolve
+        from ksi_patterns.documents.loading import decode, load_plain
 
         registry = self.registry
         lookup = registry.lookup()

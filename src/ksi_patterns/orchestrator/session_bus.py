@@ -14,19 +14,19 @@ from ksi_patterns.orchestrator.backend import SessionError
 from ksi_patterns.orchestrator.tools import ToolOutcome, decision_of, outcome_of
 
 if TYPE_CHECKING:
-    from ksi_patterns.events import Emission, Event, EventBus
+    from ksi_patterns.events.bus import Emission, Event, EventBus
     from ksi_patterns.orchestrator.session import Session
 
 
 def build_bus(session: Session) -> EventBus:
     """The bus the session's agents emit on: the event log, composition handlers, plugins, and
     `agent:spawn`."""
-    from ksi_patterns.events import EventBus
-    from ksi_patterns.handlers import (
+    from ksi_patterns.composition.plugins import (
         event_log_path,
         load_plugins,
         register_composition_handlers,
     )
+    from ksi_patterns.events.bus import EventBus
 
     bus = EventBus(
         log_path=event_log_path(session.registry),
@@ -116,7 +116,7 @@ def _track(session: Session, agent: Agent, emission: Emission) -> None:
 def spawn(session: Session, event: Event) -> dict[str, Any]:
     """The `agent:spawn` handler: a sub-agent of the agent whose turn emitted it, run to its end
     with the session's backend; its text is the handler's result."""
-    from ksi_patterns.model import check_name
+    from ksi_patterns.documents.model import check_name
 
     stack = session.agent_stack()
     if not stack:

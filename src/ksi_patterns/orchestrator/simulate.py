@@ -136,7 +136,7 @@ class _Walk:
 
     def holds(self, at: dsl.Line, condition: str) -> bool | None:
         """Whether `condition` holds for the metrics; None (and listed) when it cannot be told."""
-        from ksi_patterns.conditions import ConditionError, evaluate, variables_in
+        from ksi_patterns.events.conditions import ConditionError, evaluate, variables_in
 
         try:
             names = variables_in(condition)
@@ -168,7 +168,7 @@ class _Walk:
             if value is None:  # not guessed: no branch of this IF is taken
                 return
             if value:
-                from ksi_patterns.conditions import variables_in
+                from ksi_patterns.events.conditions import variables_in
 
                 names = sorted(variables_in(branch.condition))
                 self.context.append({name: self.metrics[name] for name in names})
@@ -233,6 +233,6 @@ class _Walk:
 
 
 def _own(session: Session) -> Any:
-    from ksi_patterns.documents import load_plain
+    from ksi_patterns.documents.loading import load_plain
 
     return load_plain(session.pattern_text, session.pattern_path)

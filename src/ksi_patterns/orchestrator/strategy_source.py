@@ -20,7 +20,7 @@ def strategy_origin(text: str, source: str) -> tuple[int, int] | None:
     """Where strategy line 1 is in the pattern file `text`: (1-based file line, indentation), so
     that strategy line N, column C is file line `line + N - 1`, column `indent + C`. None when
     the strategy is not a literal block scalar (`strategy: |`), whose lines map one to one."""
-    from ksi_patterns.documents import load_roundtrip
+    from ksi_patterns.documents.loading import load_roundtrip
 
     tree: Any = load_roundtrip(text, source).tree
     logic: Any = tree.get("orchestration_logic") if isinstance(tree, dict) else None
