@@ -131,7 +131,8 @@ def library_appends(registry: Any, count: int) -> list[Cost]:
 
 def text_append_cost(log: bytes, count: int) -> Cost:
     """Median cost of `append_entry()` alone (the text work, no git) on the log `log`."""
-    from ksi_patterns.evolution.decisions import append_entry, new_entry
+    from ksi_patterns.evolution.decision_entries import new_entry
+    from ksi_patterns.evolution.decision_text import append_entry
 
     entry = new_entry(PATTERN, "increased_timeout", agent_id="bench", context={"i": 1})
     return median(timed(lambda _i: append_entry(log, entry, LOG), max(50, count // 10)))

@@ -27,23 +27,20 @@ from ksi_patterns.remote.credentials import (
     MAX_TRIES,
     CredentialPicker,
     CredentialsError,
+    git_credential_fill,
+)
+from ksi_patterns.remote.host_key_hook import host_key_ffi, install_host_key_hook, read_host_key
+from ksi_patterns.remote.known_hosts import (
     HostKey,
     HostKeyError,
     HostKeyStatus,
     check_host_key,
-    git_credential_fill,
-    host_key_ffi,
     host_key_status,
     host_matches,
-    install_host_key_hook,
-    is_ssh_url,
     parse_known_hosts,
-    read_host_key,
-    redact,
-    scrub,
-    ssh_host_port,
 )
-from ksi_patterns.remote.remotes import Callbacks, RemoteError
+from ksi_patterns.remote.transfer_callbacks import Callbacks, RemoteError
+from ksi_patterns.remote.urls import is_ssh_url, redact, scrub, ssh_host_port
 
 SSH = CredentialType.SSH_KEY
 USERPASS = CredentialType.USERPASS_PLAINTEXT

@@ -19,7 +19,8 @@ from decision_writer import run_writers
 from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.documents.schema import DocumentKind, schema_violations
 from ksi_patterns.errors import InputError, UsageError
-from ksi_patterns.evolution.decisions import append_entry, entry_text, item_indent, new_entry
+from ksi_patterns.evolution.decision_entries import new_entry
+from ksi_patterns.evolution.decision_text import append_entry, entry_text, item_indent
 
 PATTERN = "adaptive_tournament_v2"
 LOG = f"orchestrations/{PATTERN}_decisions.yaml"

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ksi_patterns.diff.structural import Change, diff, format_path, identity_key, stat, without
+from ksi_patterns.diff.list_matching import identity_key
+from ksi_patterns.diff.structural import Change, diff, format_path, stat, without
 from ksi_patterns.documents.loading import load_plain
 
 

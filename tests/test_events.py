@@ -14,22 +14,20 @@ from typing import Any
 
 import pytest
 
-from ksi_patterns.events.bus import (
+from ksi_patterns.events.bus import EventBus
+from ksi_patterns.events.types import (
     CANCELLED,
     CONDITION_ERROR,
     CONDITION_FALSE,
     HANDLED,
     NO_HANDLER,
-    REDACTED,
     REFUSED,
     SCHEDULED,
     Emission,
     Event,
-    EventBus,
     EventError,
-    is_secret_key,
-    redact,
 )
+from ksi_patterns.events.values import REDACTED, is_secret_key, redact
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:

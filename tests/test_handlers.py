@@ -22,7 +22,8 @@ from ksi_patterns.composition.plugins import (
     register_composition_handlers,
 )
 from ksi_patterns.documents.loading import load_plain
-from ksi_patterns.events.bus import CONDITION_FALSE, Emission, Event, EventBus
+from ksi_patterns.events.bus import EventBus
+from ksi_patterns.events.types import CONDITION_FALSE, Emission, Event
 from ksi_patterns.registry.registry import Registry, open_registry
 
 STRATEGY = 'WHEN starting:\n  EMIT "orchestration:configure" WITH {mode: "swiss"}\n'

@@ -16,7 +16,7 @@ from ksi_patterns.cli.options import JsonOption, RegistryOption
 from ksi_patterns.errors import EXIT_FOUND, EXIT_USAGE
 
 if TYPE_CHECKING:
-    from ksi_patterns.events.bus import Emission
+    from ksi_patterns.events.types import Emission
 
 _SHOWN_CHARS = 300  # of a handler's result, in plain output
 POLL_SECONDS = 0.5  # --follow
@@ -66,8 +66,8 @@ def emit(
     handler failed, 2 when the event was refused or its condition could not be evaluated.
     """
     from ksi_patterns.composition.plugins import build_bus
-    from ksi_patterns.events.bus import CONDITION_ERROR, REFUSED
-    from ksi_patterns.events.conditions import parse_metrics
+    from ksi_patterns.events.metric_values import parse_metrics
+    from ksi_patterns.events.types import CONDITION_ERROR, REFUSED
     from ksi_patterns.registry.registry import open_registry
 
     payload = _data(data)

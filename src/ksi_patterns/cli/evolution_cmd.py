@@ -69,13 +69,12 @@ def track_decision(
     """Append a decision to NAME's decision log (a commit); prints the new entry's id."""
     from ksi_patterns.composition.plugins import announce, decision_tracked
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.evolution.decisions import (
+    from ksi_patterns.evolution.decision_entries import (
         parse_confidence,
         parse_context,
         parse_context_json,
-        track_decision,
-        update_outcome,
     )
+    from ksi_patterns.evolution.decisions import track_decision, update_outcome
     from ksi_patterns.registry.registry import open_registry
 
     if update is not None:
@@ -184,7 +183,7 @@ def decisions(
     json: JsonOption = False,
 ) -> None:
     """Show NAME's decision log: a table, --stats, or --json."""
-    from ksi_patterns.evolution.decisions import (
+    from ksi_patterns.evolution.decision_log import (
         decision_stats,
         filter_decisions,
         parse_since,

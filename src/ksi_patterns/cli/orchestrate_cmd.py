@@ -77,7 +77,7 @@ def run(
     """Run an orchestrator session on PATTERN: the model (or the simulator) carries out its
     strategy through emit_event; prints a summary, keeps a transcript."""
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.events.conditions import parse_metrics
+    from ksi_patterns.events.metric_values import parse_metrics
     from ksi_patterns.orchestrator.session import Limits, Session, SessionOptions
     from ksi_patterns.registry.registry import open_registry
 

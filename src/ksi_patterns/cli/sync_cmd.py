@@ -87,8 +87,8 @@ def clone(
 ) -> None:
     """Clone a shared registry; its YAML files merge through ksi's structural engine."""
     from ksi_patterns.registry.registry import Registry, install_merge_driver
-    from ksi_patterns.remote.credentials import redact
     from ksi_patterns.remote.remotes import clone as run_clone
+    from ksi_patterns.remote.urls import redact
 
     target = directory if directory is not None else Path(_folder_name(url))
     with _listener() as listener:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.composition.event_data import get_flag, get_mapping, get_required, get_text
 from ksi_patterns.errors import ConflictError, NotFoundError, UsageError
-from ksi_patterns.events.bus import EventBus, json_safe
+from ksi_patterns.events.bus import EventBus
+from ksi_patterns.events.values import json_safe
 
 if TYPE_CHECKING:
     from ksi_patterns.evolution.decisions import Tracked
@@ -171,7 +172,8 @@ def _branch(registry: Registry, pattern: str, data: Mapping[str, Any]) -> str | 
 def handle_track_decision(
     registry: Registry, data: Mapping[str, Any], bus: EventBus
 ) -> dict[str, Any]:
-    from ksi_patterns.evolution.decisions import parse_confidence, track_decision
+    from ksi_patterns.evolution.decision_entries import parse_confidence
+    from ksi_patterns.evolution.decisions import track_decision
 
     pattern = get_required(data, "pattern", "name")
     decision = get_required(data, "decision")

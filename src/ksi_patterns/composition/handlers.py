@@ -22,7 +22,8 @@ from ksi_patterns.composition.changes import (
     handle_track_decision,
 )
 from ksi_patterns.composition.queries import handle_diff, handle_discover, handle_select
-from ksi_patterns.events.bus import Event, EventBus
+from ksi_patterns.events.bus import EventBus
+from ksi_patterns.events.types import Event
 
 if TYPE_CHECKING:
     from ksi_patterns.registry.registry import Registry

@@ -33,7 +33,8 @@ from ksi_patterns.composition.handlers import (
 )
 from ksi_patterns.composition.queries import MAX_CHANGES
 from ksi_patterns.errors import UsageError
-from ksi_patterns.events.bus import Emission, EventBus
+from ksi_patterns.events.bus import EventBus
+from ksi_patterns.events.types import Emission
 
 if TYPE_CHECKING:
     from ksi_patterns.registry.registry import Registry

@@ -19,7 +19,8 @@ from ksi_patterns.composition.event_data import (
     get_texts,
 )
 from ksi_patterns.errors import NotFoundError, UsageError
-from ksi_patterns.events.bus import EventBus, json_safe
+from ksi_patterns.events.bus import EventBus
+from ksi_patterns.events.values import json_safe
 
 if TYPE_CHECKING:
     from ksi_patterns.registry.registry import Registry

@@ -31,11 +31,11 @@ from functools import cache
 from itertools import zip_longest
 from typing import Any, Literal
 
-from ksi_patterns.diff.list_matching import IDENTITY_KEYS as IDENTITY_KEYS
-from ksi_patterns.diff.list_matching import identity_key as identity_key
-from ksi_patterns.diff.list_matching import identity_of as identity_of
-from ksi_patterns.diff.list_matching import out_of_order
-from ksi_patterns.diff.list_matching import same as same
+from ksi_patterns.diff.list_matching import (
+    identity_of,
+    out_of_order,
+    same,
+)
 
 Step = str | int  # a map key (always text) or a list index
 Kind = Literal["added", "removed", "changed", "type_changed", "moved"]

@@ -36,75 +36,42 @@ import copy
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from ksi_patterns.errors import KsiError
-from ksi_patterns.events.log import (
-    MAX_DEPTH,
-    MAX_LOG_LINE,
-    REDACTED,
-    is_secret_key,
-    json_safe,
-    log_line,
-    log_record,
-    redact,
-    utc_timestamp,
-    write_line,
-)
+from ksi_patterns.events.log import log_line, log_record, write_line
 from ksi_patterns.events.scheduler import DelayedEvents
 from ksi_patterns.events.types import (
     CANCELLED,
     CONDITION_ERROR,
     CONDITION_FALSE,
-    HANDLED,
     NO_HANDLER,
     REFUSED,
     SCHEDULED,
     Emission,
     Event,
     EventError,
-    Handler,
-    Observer,
-    Registration,
     new_event_id,
 )
+from ksi_patterns.events.values import json_safe, utc_timestamp
 
-__all__ = [
-    "CANCELLED",
-    "CONDITION_ERROR",
-    "CONDITION_FALSE",
-    "EVENT_NAME",
-    "HANDLED",
-    "MAX_DELAY",
-    "MAX_DEPTH",
-    "MAX_LOG_LINE",
-    "MAX_NESTING",
-    "NO_HANDLER",
-    "REDACTED",
-    "REFUSED",
-    "SCHEDULED",
-    "Emission",
-    "Event",
-    "EventBus",
-    "EventError",
-    "Handler",
-    "Observer",
-    "Registration",
-    "is_secret_key",
-    "json_safe",
-    "log_line",
-    "new_event_id",
-    "redact",
-    "utc_timestamp",
-    "write_line",
-]
+Handler = Callable[[Event, "EventBus"], Any]
+Observer = Callable[[Emission], None]
 
 MAX_DELAY = 3600.0  # seconds
 MAX_NESTING = 16  # events emitted by handlers of events emitted by handlers of ...
 EVENT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class Registration:
+    pattern: str
+    name: str
+    handler: Handler
 
 
 class EventBus:
@@ -219,7 +186,8 @@ class EventBus:
 
     def _fire(self, event: Event, condition: str | None, delay: float | None) -> Emission:
         if condition is not None:
-            from ksi_patterns.events.conditions import ConditionError, evaluate
+            from ksi_patterns.events.condition_syntax import ConditionError
+            from ksi_patterns.events.conditions import evaluate
 
             try:
                 holds = evaluate(condition, self._variables(event.data))
@@ -365,7 +333,8 @@ def _refusal(event: Any, data: Any, delay: Any, condition: Any) -> str | None:
 
 
 def _syntax_error(condition: str) -> str | None:
-    from ksi_patterns.events.conditions import ConditionError, check
+    from ksi_patterns.events.condition_syntax import ConditionError
+    from ksi_patterns.events.conditions import check
 
     try:
         check(condition)

@@ -34,7 +34,7 @@ condition gates on what the session measured, and the data cannot mask a measure
 The machinery lives in `condition_syntax` (the tokenizer and the rewriting into CEL),
 `cel_runtime` (the budgeted evaluator and compiled programs), `cel_values` (data into CEL values),
 `cel_functions` (our functions and mixed-number operators) and `metric_values` (NAME=VALUE from
-a command line); this module is their public face, and re-exports what they define publicly.
+a command line); this module evaluates and checks whole conditions.
 """
 
 from __future__ import annotations
@@ -44,57 +44,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from ksi_patterns.events.cel_runtime import (
-    MAX_SECONDS,
-    MAX_STEPS,
     OverBudget,
     compiled,
     eval_message,
 )
-from ksi_patterns.events.cel_values import MAX_VALUE_DEPTH, kind_of, plain, to_cel
+from ksi_patterns.events.cel_values import kind_of, plain, to_cel
 from ksi_patterns.events.condition_syntax import (
-    CEL_FUNCTIONS,
-    COMPREHENSIONS,
-    FUNCTIONS,
-    MAX_CHARS,
-    MAX_COMPREHENSION_DEPTH,
-    MAX_DEPTH,
-    MAX_TOKENS,
-    METHODS,
-    OUR_FUNCTIONS,
-    RESERVED,
     ConditionError,
-    Token,
     Translation,
     failure,
     shorten,
-    tokenize,
     translate,
 )
-from ksi_patterns.events.metric_values import parse_metrics, parse_value
 
 __all__ = [
-    "CEL_FUNCTIONS",
-    "COMPREHENSIONS",
-    "FUNCTIONS",
-    "MAX_CHARS",
-    "MAX_COMPREHENSION_DEPTH",
-    "MAX_DEPTH",
-    "MAX_SECONDS",
-    "MAX_STEPS",
-    "MAX_TOKENS",
-    "MAX_VALUE_DEPTH",
-    "METHODS",
-    "OUR_FUNCTIONS",
-    "RESERVED",
-    "ConditionError",
-    "Token",
-    "Translation",
     "check",
     "evaluate",
-    "parse_metrics",
-    "parse_value",
-    "tokenize",
-    "translate",
     "variables_in",
 ]
 

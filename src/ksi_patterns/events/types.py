@@ -1,21 +1,13 @@
-"""What travels on the event bus: an Event, the Emission that says what became of emitting it
-(with its outcome, one of the constants below), a handler's Registration, and the types of
-handlers and observers."""
+"""What travels on the event bus: an Event, and the Emission that says what became of emitting
+it (with its outcome, one of the constants below)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ksi_patterns.errors import KsiError
-from ksi_patterns.events.log import json_safe
-
-if TYPE_CHECKING:
-    from ksi_patterns.events.bus import EventBus
-
-Handler = Callable[["Event", "EventBus"], Any]
-Observer = Callable[["Emission"], None]
+from ksi_patterns.events.values import json_safe
 
 # Outcomes of an emission, as `Emission.outcome` and the log's `outcome`.
 HANDLED = "handled"
@@ -76,13 +68,6 @@ class Emission:
             "error": self.error,
             "results": self.results,
         }
-
-
-@dataclass(frozen=True)
-class Registration:
-    pattern: str
-    name: str
-    handler: Handler
 
 
 def new_event_id() -> str:

@@ -22,29 +22,15 @@ from typing import TYPE_CHECKING, Any
 from ksi_patterns.documents.loading import load_roundtrip
 from ksi_patterns.documents.model import decisions_path
 from ksi_patterns.errors import InputError, NotFoundError, Position
-from ksi_patterns.evolution.decision_entries import MAX_DECISION_CHARS as MAX_DECISION_CHARS
 from ksi_patterns.evolution.decision_entries import (
     check_text,
     new_entry,
-    parse_confidence,
-    parse_context,
-    parse_context_json,
 )
-from ksi_patterns.evolution.decision_log import NO_OUTCOME as NO_OUTCOME
 from ksi_patterns.evolution.decision_log import (
-    Stats,
-    decision_stats,
-    filter_decisions,
-    parse_since,
-    read_decisions,
     require_pattern,
 )
-from ksi_patterns.evolution.decision_log import confidence_of as confidence_of
-from ksi_patterns.evolution.decision_text import DEFAULT_INDENT as DEFAULT_INDENT
 from ksi_patterns.evolution.decision_text import (
     append_entry,
-    entry_text,
-    item_indent,
     quoted_for_old_readers,
 )
 from ksi_patterns.registry.registry import Registry
@@ -53,20 +39,8 @@ if TYPE_CHECKING:
     import pygit2
 
 __all__ = [
-    "Stats",
     "Tracked",
     "Updated",
-    "append_entry",
-    "decision_stats",
-    "entry_text",
-    "filter_decisions",
-    "item_indent",
-    "new_entry",
-    "parse_confidence",
-    "parse_context",
-    "parse_context_json",
-    "parse_since",
-    "read_decisions",
     "track_decision",
     "update_outcome",
 ]

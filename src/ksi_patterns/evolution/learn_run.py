@@ -27,7 +27,8 @@ from ruamel.yaml.scalarstring import ScalarString
 from ksi_patterns.documents.loading import RoundTrip, load_roundtrip, locate, to_plain
 from ksi_patterns.documents.model import PATTERNS_DIR, check_name
 from ksi_patterns.errors import InputError, NotFoundError, UsageError
-from ksi_patterns.evolution.decisions import default_agent, parse_confidence
+from ksi_patterns.evolution.decision_entries import parse_confidence
+from ksi_patterns.evolution.decisions import default_agent
 from ksi_patterns.evolution.performance import (
     as_stored,
     parent_avg_score,

@@ -86,7 +86,8 @@ def _session_handler(event: Any, bus: Any) -> None:  # stands in for the session
 
 def lint_text(text: str, path: str, name: str, is_known: Callable[[str], bool]) -> LintReport:
     from ksi_patterns.documents.loading import load_plain
-    from ksi_patterns.events.conditions import ConditionError, check
+    from ksi_patterns.events.condition_syntax import ConditionError
+    from ksi_patterns.events.conditions import check
 
     document = load_plain(text, path)
     strategy_text = dsl.strategy_of(document)

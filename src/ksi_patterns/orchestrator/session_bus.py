@@ -14,7 +14,8 @@ from ksi_patterns.orchestrator.backend import SessionError
 from ksi_patterns.orchestrator.tools import ToolOutcome, decision_of, outcome_of
 
 if TYPE_CHECKING:
-    from ksi_patterns.events.bus import Emission, Event, EventBus
+    from ksi_patterns.events.bus import EventBus
+    from ksi_patterns.events.types import Emission, Event
     from ksi_patterns.orchestrator.session import Session
 
 

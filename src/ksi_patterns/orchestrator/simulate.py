@@ -136,7 +136,8 @@ class _Walk:
 
     def holds(self, at: dsl.Line, condition: str) -> bool | None:
         """Whether `condition` holds for the metrics; None (and listed) when it cannot be told."""
-        from ksi_patterns.events.conditions import ConditionError, evaluate, variables_in
+        from ksi_patterns.events.condition_syntax import ConditionError
+        from ksi_patterns.events.conditions import evaluate, variables_in
 
         try:
             names = variables_in(condition)

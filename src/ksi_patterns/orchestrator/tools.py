@@ -12,7 +12,7 @@ from ksi_patterns.orchestrator import prompts
 from ksi_patterns.orchestrator.summary import Decision
 
 if TYPE_CHECKING:
-    from ksi_patterns.events.bus import Emission
+    from ksi_patterns.events.types import Emission
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def read_call(name: str, tool_input: Any) -> EmitEventCall | str:
 def outcome_of(emission: Emission) -> ToolOutcome:
     """The tool result: the emission as JSON; an error when the event was refused, its
     condition could not be evaluated, or a handler failed."""
-    from ksi_patterns.events.bus import CONDITION_ERROR, REFUSED
+    from ksi_patterns.events.types import CONDITION_ERROR, REFUSED
 
     content: dict[str, Any] = {
         "event": emission.event.name,

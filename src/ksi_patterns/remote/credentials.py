@@ -24,49 +24,16 @@ import pygit2
 from pygit2.enums import CredentialType
 
 from ksi_patterns.errors import KsiError
-from ksi_patterns.remote.host_key_hook import (
-    CERT_HOSTKEY_LIBSSH2,
-    SSH_MD5,
-    SSH_RAW,
-    SSH_SHA1,
-    SSH_SHA256,
-    host_key_ffi,
-    install_host_key_hook,
-    read_host_key,
-)
-from ksi_patterns.remote.known_hosts import (
-    HostKey,
-    HostKeyError,
-    HostKeyStatus,
-    KnownHostsEntry,
-    check_host_key,
-    host_key_status,
-    host_matches,
-    host_token,
-    known_hosts_files,
-    load_known_hosts,
-    parse_known_hosts,
-)
 from ksi_patterns.remote.urls import (
-    HIDDEN,
-    is_ssh_url,
     redact,
-    scrub,
-    ssh_host_port,
     strip_userinfo,
 )
 
 __all__ = [
-    "CERT_HOSTKEY_LIBSSH2",
     "HELPER_TIMEOUT",
-    "HIDDEN",
     "MAX_CALLS",
     "MAX_TRIES",
     "SSH_KEY_FILES",
-    "SSH_MD5",
-    "SSH_RAW",
-    "SSH_SHA1",
-    "SSH_SHA256",
     "TOKEN_USERNAME",
     "TOKEN_VARIABLES",
     "Candidate",
@@ -74,27 +41,8 @@ __all__ = [
     "CredentialPicker",
     "CredentialsError",
     "Helper",
-    "HostKey",
-    "HostKeyError",
-    "HostKeyStatus",
-    "KnownHostsEntry",
-    "check_host_key",
     "git_credential_fill",
-    "host_key_ffi",
-    "host_key_status",
-    "host_matches",
-    "host_token",
-    "install_host_key_hook",
-    "is_ssh_url",
-    "known_hosts_files",
-    "load_known_hosts",
-    "parse_known_hosts",
-    "read_host_key",
-    "redact",
-    "scrub",
     "ssh_candidates",
-    "ssh_host_port",
-    "strip_userinfo",
     "token_candidates",
 ]
 

@@ -20,12 +20,12 @@ import pygit2
 from ksi_patterns.documents.model import CONFIG_FILE
 from ksi_patterns.errors import EXIT_FOUND, KsiError, NotFoundError, UsageError
 from ksi_patterns.git.store import Store
-from ksi_patterns.remote.transfer_callbacks import CONNECT_TIMEOUT_MS as CONNECT_TIMEOUT_MS
-from ksi_patterns.remote.transfer_callbacks import IO_TIMEOUT_MS as IO_TIMEOUT_MS
-from ksi_patterns.remote.transfer_callbacks import Callbacks as Callbacks
-from ksi_patterns.remote.transfer_callbacks import Listener as Listener
-from ksi_patterns.remote.transfer_callbacks import RefUpdate as RefUpdate
-from ksi_patterns.remote.transfer_callbacks import RemoteError as RemoteError
+from ksi_patterns.remote.transfer_callbacks import (
+    Callbacks,
+    Listener,
+    RefUpdate,
+    RemoteError,
+)
 from ksi_patterns.remote.urls import redact, scrub
 
 DEFAULT_REMOTE = "origin"

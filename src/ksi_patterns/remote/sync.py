@@ -31,13 +31,13 @@ from ksi_patterns.lineage.merging import Plan, run
 from ksi_patterns.merge import Conflict
 from ksi_patterns.remote.remotes import (
     FetchResult,
-    Listener,
     PushResult,
     branch_refspecs,
     fetch,
     pick_remote,
     push,
 )
+from ksi_patterns.remote.transfer_callbacks import Listener
 
 SYNC_ATTEMPTS = 5  # pull + push rounds against a remote that keeps moving
 FF_ATTEMPTS = 20  # compare-and-swap tries of a fast-forward against local writers
