@@ -308,7 +308,7 @@ def test_update_keeps_the_quoting_of_an_old_outcome(registry_dir: Path, run: Run
         ((PATTERN, "--decision", "d", "--context", "=5"), "KEY=VALUE"),
         ((PATTERN, "--decision", "d", "--context", "a=1", "--context", "a=2"), "twice"),
         ((PATTERN, "--decision", "d", "--context-json", "[1, 2]"), "JSON object"),
-        ((PATTERN, "--decision", "d", "--context-json", "{oops"), "not JSON"),
+        ((PATTERN, "--decision", "d", "--context-json", "{oops"), "not valid JSON"),
         ((PATTERN, "--decision", "d", "--context", "a=1", "--context-json", "{}"), "not both"),
         ((PATTERN, "--decision", "   "), "non-empty"),
         ((PATTERN,), "--decision is required"),

@@ -122,7 +122,8 @@ def test_fork_stays_when_the_working_tree_is_dirty(registry_dir: Path, run: RunF
         (["tournament_basic", "--as", "../evil"], "invalid pattern name"),
         (["tournament_basic", "--as", "Bad Name"], "invalid pattern name"),
         (["tournament_basic", "--as", "x2", "--set", "novalue"], "expected PATH=VALUE"),
-        (["tournament_basic", "--as", "x3", "--set", "name.deeper=1"], "is not a mapping"),
+        (["tournament_basic", "--as", "x3", "--set", "version.deeper=1"], "is not a mapping"),
+        (["tournament_basic", "--as", "x4", "--set", "name=other"], "the fork sets it"),
     ],
 )
 def test_fork_refuses_bad_requests_and_writes_nothing(

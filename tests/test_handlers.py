@@ -14,16 +14,15 @@ import pytest
 
 import handler_plugin
 from conftest import REPO_ROOT, RunFn, git, snapshot
-from ksi_patterns.composition import plugins as handlers
-from ksi_patterns.composition.plugins import (
-    GROUP,
-    event_log_path,
-    load_plugins,
-    register_composition_handlers,
-)
+from ksi_patterns.composition import handlers
 from ksi_patterns.documents.loading import load_plain
+from ksi_patterns.events import plugins as plugin_loading
 from ksi_patterns.events.bus import EventBus
+from ksi_patterns.events.plugins import GROUP, is_built_in, load_plugins
 from ksi_patterns.events.types import CONDITION_FALSE, Emission, Event
+from ksi_patterns.operations import buses
+from ksi_patterns.operations.buses import event_log_path
+from ksi_patterns.operations.caller import Caller, announce
 from ksi_patterns.registry.registry import Registry, open_registry
 
 STRATEGY = 'WHEN starting:\n  EMIT "orchestration:configure" WITH {mode: "swiss"}\n'
@@ -40,8 +39,10 @@ def registry(registry_dir: Path) -> Registry:
 
 @pytest.fixture
 def bus(registry: Registry) -> Iterator[EventBus]:
-    made = EventBus(log_path=event_log_path(registry), source="test")
-    register_composition_handlers(made, registry)
+    made = EventBus(
+        log_path=event_log_path(registry), source="test", context={"registry": registry}
+    )
+    handlers.register(made)
     yield made
     made.close()
 
@@ -58,7 +59,8 @@ def announcements(bus: EventBus) -> list[Event]:
 def plugins(monkeypatch: pytest.MonkeyPatch) -> list[metadata.EntryPoint]:
     """The plugins the CLI finds: the test plugin, through a fake entry point."""
     found = [entry_point("handler_plugin:register", "recorder")]
-    monkeypatch.setattr(handlers, "plugin_entry_points", lambda: list(found))
+    built_in = [point for point in plugin_loading.plugin_entry_points() if is_built_in(point)]
+    monkeypatch.setattr(plugin_loading, "plugin_entry_points", lambda: [*built_in, *found])
     handler_plugin.SEEN.clear()
     return found
 
@@ -412,7 +414,7 @@ def test_help_does_not_look_for_plugins(run: RunFn, monkeypatch: pytest.MonkeyPa
     def fail() -> list[metadata.EntryPoint]:
         raise AssertionError("entry points were read")
 
-    monkeypatch.setattr(handlers, "plugin_entry_points", fail)
+    monkeypatch.setattr(plugin_loading, "plugin_entry_points", fail)
     assert run("--help").exit_code == 0
     assert run("event", "--help").exit_code == 0
 
@@ -485,9 +487,9 @@ def test_announce_never_raises(registry: Registry, monkeypatch: pytest.MonkeyPat
     def broken(*args: Any, **kwargs: Any) -> EventBus:
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(handlers, "build_bus", broken)
+    monkeypatch.setattr(buses, "open_bus", broken)
     warnings: list[str] = []
-    assert handlers.announce(registry, "composition:forked", {}, warn=warnings.append) is None
+    assert announce(registry, Caller(warn=warnings.append), "composition:forked", {}) is None
     assert warnings == ["warning: could not announce composition:forked: disk on fire"]
 
 

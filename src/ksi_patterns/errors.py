@@ -1,7 +1,14 @@
-"""The errors users see. Every one maps to an exit code and prints as one line."""
+"""The errors users see. Every one maps to an exit code and prints as one line.
+
+Errors raised below the faces name the field of the request they are about, never a flag: the
+same operation may have been asked for on a command line (`--insight`), in an event's data
+(`'insight'`) or as a tool argument. The message holds `{field}` where that name goes, and each
+face words it for its users with `worded()`; `str()` uses the field's own name.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 EXIT_OK = 0
@@ -28,13 +35,32 @@ class KsiError(Exception):
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, message: str, position: Position | None = None) -> None:
+    def __init__(
+        self, message: str, position: Position | None = None, *, field: str | None = None
+    ) -> None:
         super().__init__(message)
-        self.message = message
+        self.template = message
         self.position = position
+        self.field = field
+
+    @property
+    def message(self) -> str:
+        """The message with the field's own name."""
+        return self.worded(lambda field: field)
+
+    def worded(self, word_for: Callable[[str], str]) -> str:
+        """The message with the field named as a face calls it (`--insight`, `'insight'`)."""
+        if self.field is None:
+            return self.template
+        return self.template.replace("{field}", word_for(self.field))
 
     def __str__(self) -> str:
         return f"{self.position}: {self.message}" if self.position else self.message
+
+    def shown(self, word_for: Callable[[str], str]) -> str:
+        """The one line a face prints: the position, then the worded message."""
+        text = self.worded(word_for)
+        return f"{self.position}: {text}" if self.position else text
 
 
 class InputError(KsiError):

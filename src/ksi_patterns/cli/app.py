@@ -171,7 +171,7 @@ def main() -> None:
     try:
         app()
     except KsiError as err:
-        output.error(str(err))
+        output.error(err.shown(output.flag_for))
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

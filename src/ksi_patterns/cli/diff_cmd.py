@@ -70,28 +70,19 @@ def diff(
     added, removed, changed, type_changed or moved.
     Exit 0; with --exit-code, 1 when there are differences; 2 on bad operands.
     """
-    from ksi_patterns.diff.structural import diff as compare
-    from ksi_patterns.diff.structural import without
-    from ksi_patterns.lineage.forks import FORK_OWN_PATHS
-    from ksi_patterns.lineage.operands import Operands
+    from ksi_patterns.operations.diffs import diff as compare
+    from ksi_patterns.registry.registry import opener
 
-    operands = Operands(registry, note=output.note)
-    if new is None:
-        after = operands.read(old)
-        before = operands.parent_of(after)
-    else:
-        before, after = operands.read(old), operands.read(new)
-    changes = compare(before.data, after.data)
-    if new is None and not show_all:
-        shown = without(changes, FORK_OWN_PATHS)
-        if len(shown) < len(changes):
-            output.note(
-                f"note: {len(changes) - len(shown)} change(s) to name/lineage/performance hidden "
-                "(a fork differs there by construction); --all shows them"
-            )
-        changes = shown
-    _show(changes, before.label, after.label, stat=stat, as_json=json)
-    if exit_code and changes:
+    done = compare(
+        opener(registry), old, new, show_all=show_all, files=True, caller=output.caller()
+    )
+    if done.hidden:
+        output.note(
+            f"note: {done.hidden} change(s) to name/lineage/performance hidden "
+            "(a fork differs there by construction); --all shows them"
+        )
+    _show(done.changes, done.old.label, done.new.label, stat=stat, as_json=json)
+    if exit_code and done.changes:
         raise typer.Exit(1)
 
 
@@ -234,25 +225,10 @@ def _inline(value: Any) -> str | None:
 
 def _block(value: Any) -> list[str]:
     """`value` as block YAML lines, multi-line strings as `|` blocks."""
-    import io
+    from ksi_patterns.documents.loading import block_yaml
 
-    from ruamel.yaml.scalarstring import LiteralScalarString
-
-    from ksi_patterns.documents.loading import Style
-
-    def literal(node: Any) -> Any:
-        if isinstance(node, dict):
-            return {key: literal(item) for key, item in node.items()}
-        if isinstance(node, list):
-            return [literal(item) for item in node]
-        if isinstance(node, str) and "\n" in node.rstrip("\n"):
-            return LiteralScalarString(node)
-        return node
-
-    out = io.StringIO()
-    Style().yaml().dump(literal(value), out)
     # A lone scalar dumps with a `...` document-end line.
-    return [line for line in out.getvalue().rstrip("\n").splitlines() if line != "..."]
+    return [line for line in block_yaml(value).rstrip("\n").splitlines() if line != "..."]
 
 
 def _type_name(value: Any) -> str:

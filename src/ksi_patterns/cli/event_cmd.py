@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -19,7 +17,6 @@ if TYPE_CHECKING:
     from ksi_patterns.events.types import Emission
 
 _SHOWN_CHARS = 300  # of a handler's result, in plain output
-POLL_SECONDS = 0.5  # --follow
 
 
 def emit(
@@ -65,60 +62,34 @@ def emit(
     Exit 0 when it was handled (or nobody handles it, or its condition was false), 1 when a
     handler failed, 2 when the event was refused or its condition could not be evaluated.
     """
-    from ksi_patterns.composition.plugins import build_bus
-    from ksi_patterns.events.metric_values import parse_metrics
-    from ksi_patterns.events.types import CONDITION_ERROR, REFUSED
+    from ksi_patterns.cli import arguments
+    from ksi_patterns.operations.emitting import emit as run_emit
     from ksi_patterns.registry.registry import open_registry
 
-    payload = _data(data)
-    values = parse_metrics(metrics or [])
-    found = open_registry(registry)
-    bus = build_bus(found, metrics=values, plugins=plugins, warn=output.note)
-    settled: list[Emission] = []
-    bus.observe(settled.append)
-    try:
-        top = bus.emit(event, payload, delay=delay, condition=condition)
-        if top.scheduled:
-            output.note(f"{event}: {top.reason}; waiting…")
-        bus.wait()
-    finally:
-        bus.close()
-    for problem in bus.log_errors:
+    done = run_emit(
+        open_registry(registry),
+        event,
+        arguments.json_object(data, "--data") if data is not None else {},
+        delay=delay,
+        condition=condition,
+        metrics=arguments.metrics(metrics or []),
+        plugins=plugins,
+        caller=output.caller(),
+    )
+    for problem in done.log_errors:
         output.note(f"warning: {problem}")
-    followers = [emission for emission in settled if emission is not top]
     if json:
-        output.print_json({**top.to_json(), "followed_by": [e.to_json() for e in followers]})
+        output.print_json(done.to_json())
     else:
-        _show(top)
-        for emission in followers:
+        _show(done.top)
+        for emission in done.followers:
             _show(emission, prefix="then ")
-    # The event asked for: `top`, and when it was delayed, the same event when it fired.
-    asked = [top, *(e for e in followers if e.event.id == top.event.id)]
-    bad = next((e for e in asked if e.outcome in (REFUSED, CONDITION_ERROR)), None)
-    if bad is not None:
+    if done.refusal is not None:
         if not json:
-            output.error(bad.error or bad.reason or bad.outcome)
+            output.error(done.refusal)
         raise typer.Exit(EXIT_USAGE)
-    if any(e.failed or e.outcome in (REFUSED, CONDITION_ERROR) for e in followers):
+    if done.failed:
         raise typer.Exit(EXIT_FOUND)
-    if top.failed:
-        raise typer.Exit(EXIT_FOUND)
-
-
-def _data(text: str | None) -> dict[str, Any]:
-    from ksi_patterns.errors import UsageError
-    from ksi_patterns.events.metric_values import json_object
-
-    if text is None:
-        return {}
-    source = "--data"
-    if text.startswith("@"):
-        source = f"--data {text}"
-        try:
-            text = Path(text[1:]).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(f"{source}: cannot read {text[1:]}: {err}") from None
-    return json_object(text, source)
 
 
 def _outcome(outcome: str, reason: str | None) -> str:
@@ -168,103 +139,28 @@ def log(
     """Show the tail of the registry's event log (<git-dir>/ksi/events.jsonl)."""
     from fnmatch import fnmatchcase
 
-    from ksi_patterns.composition.plugins import event_log_path
-    from ksi_patterns.errors import UsageError
+    from ksi_patterns.events.log import follow as follow_log
+    from ksi_patterns.operations.emitting import event_log
     from ksi_patterns.registry.registry import open_registry
-
-    if lines < 0:
-        raise UsageError("-n must be 0 or more")
-    path = event_log_path(open_registry(registry))
 
     def wanted(record: dict[str, Any]) -> bool:
         return event is None or fnmatchcase(str(record.get("event", "")), event)
 
     show: Callable[[dict[str, Any]], None] = _print_json_line if json else _print_record
-    records, offset, skipped = tail(path, lines, wanted)
-    if not records and not follow and not json:
+    found = event_log(open_registry(registry), count=lines, wanted=wanted)
+    path = found.path
+    if not found.records and not follow and not json:
         output.note(f"No events{f' matching {event}' if event else ''} in {path}.")
-    for record in records:
+    for record in found.records:
         show(record)
-    if skipped:
-        output.note(f"note: skipped {skipped} line(s) that are not JSON")
+    if found.skipped:
+        output.note(f"note: skipped {found.skipped} line(s) that are not JSON")
     if follow:
         sys.stdout.flush()
-        for record in _follow(path, offset, follow_for):
+        for record in follow_log(path, found.end, follow_for):
             if wanted(record):
                 show(record)
                 sys.stdout.flush()
-
-
-def tail(
-    path: Path, count: int, wanted: Callable[[dict[str, Any]], bool]
-) -> tuple[list[dict[str, Any]], int, int]:
-    """The last `count` wanted records of the log (oldest first), the log's size (where to
-    follow from) and how many unreadable lines were skipped. Reads backwards in blocks, so a
-    large log costs what its tail costs."""
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        return [], 0, 0
-    with handle:
-        size = handle.seek(0, 2)
-        found: list[dict[str, Any]] = []
-        skipped = 0
-        position = size
-        rest = b""
-        while position > 0 and len(found) < count:
-            step = min(65536, position)
-            position -= step
-            handle.seek(position)
-            chunk = handle.read(step) + rest
-            pieces = chunk.split(b"\n")
-            rest = pieces[0] if position > 0 else b""
-            complete = pieces[1:] if position > 0 else pieces
-            for raw in reversed(complete):
-                record = _parse(raw)
-                if record is None:
-                    skipped += bool(raw.strip())
-                    continue
-                if wanted(record):
-                    found.append(record)
-                    if len(found) >= count:
-                        break
-    return list(reversed(found)), size, skipped
-
-
-def _parse(raw: bytes) -> dict[str, Any] | None:
-    if not raw.strip():
-        return None
-    try:
-        value = jsonlib.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _follow(path: Path, offset: int, stop_after: float | None) -> Iterator[dict[str, Any]]:
-    """Records appended to the log from `offset` on, polling; starts over when the log shrank
-    (it was removed or replaced)."""
-    deadline = time.monotonic() + stop_after if stop_after is not None else None
-    partial = b""
-    while deadline is None or time.monotonic() < deadline:
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            size = 0
-        if size < offset:
-            offset, partial = 0, b""
-        if size > offset:
-            with path.open("rb") as handle:
-                handle.seek(offset)
-                chunk = handle.read(size - offset)
-            offset += len(chunk)
-            *complete, partial = (partial + chunk).split(b"\n")
-            for raw in complete:
-                record = _parse(raw)
-                if record is not None:
-                    yield record
-            continue
-        time.sleep(POLL_SECONDS)
 
 
 def _print_json_line(record: dict[str, Any]) -> None:
@@ -304,7 +200,7 @@ def handlers(json: JsonOption = False) -> None:
     Plugins are the entry points of the group ksi_patterns.handlers; each line says which events
     a handler takes, where it comes from, and what it announces.
     """
-    from ksi_patterns.composition.plugins import inventory
+    from ksi_patterns.operations.buses import handlers as inventory
 
     found, reports = inventory()
     if json:

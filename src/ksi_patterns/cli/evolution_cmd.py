@@ -13,6 +13,8 @@ from ksi_patterns.cli.options import JsonOption, RegistryOption
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ksi_patterns.registry.registry import Registry
+
 BranchOption = Annotated[
     str | None,
     typer.Option(help="Branch to commit on (default: the checked-out one).", show_default=False),
@@ -67,14 +69,7 @@ def track_decision(
     json: JsonOption = False,
 ) -> None:
     """Append a decision to NAME's decision log (a commit); prints the new entry's id."""
-    from ksi_patterns.composition.plugins import announce, decision_tracked
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.evolution.decision_entries import (
-        parse_confidence,
-        parse_context,
-        parse_context_json,
-    )
-    from ksi_patterns.evolution.decisions import track_decision, update_outcome
     from ksi_patterns.registry.registry import open_registry
 
     if update is not None:
@@ -93,40 +88,77 @@ def track_decision(
             raise UsageError(f"--update changes only the outcome: drop {', '.join(given)}")
         if outcome is None:
             raise UsageError("--update ID needs --outcome: the outcome to record")
-        updated = update_outcome(open_registry(registry), name, update, outcome, branch=branch)
-        if json:
-            output.print_json(updated.entry)
-        else:
-            output.plain_text(update)
-            output.note(
-                f"Outcome of {update} set to {outcome!r} in {updated.path} "
-                f"({updated.commit_id[:10]})."
-            )
-        _worktree_notes(updated.skipped_worktree_paths)
+        _update(open_registry(registry), name, update, outcome, branch, json)
         return
-
     if decision is None:
         raise UsageError("--decision is required (or --update ID --outcome O)")
     if context and context_json is not None:
         raise UsageError("give the context as --context KEY=VALUE or --context-json, not both")
-    parsed = parse_context_json(context_json) if context_json is not None else {}
-    if context:
-        parsed = parse_context(context)
-    level = parse_confidence(confidence) if confidence is not None else None
-    found = open_registry(registry)
-    done = track_decision(
-        found,
+    _track(
+        open_registry(registry),
         name,
         decision,
-        context=parsed,
+        _context(context, context_json),
         outcome=outcome,
-        confidence=level,
+        confidence=confidence,
+        agent=agent,
+        branch=branch,
+        json=json,
+    )
+
+
+def _context(pairs: list[str] | None, text: str | None) -> dict[str, Any]:
+    from ksi_patterns.cli import arguments
+
+    if pairs:
+        return arguments.context(pairs)
+    return arguments.json_object(text, "--context-json") if text is not None else {}
+
+
+def _update(
+    registry: Registry, name: str, entry_id: str, outcome: str, branch: str | None, json: bool
+) -> None:
+    from ksi_patterns.operations.decisions import update_decision
+
+    updated = update_decision(registry, name, entry_id, outcome, branch=branch)
+    if json:
+        output.print_json(updated.entry)
+    else:
+        output.plain_text(entry_id)
+        output.note(
+            f"Outcome of {entry_id} set to {outcome!r} in {updated.path} "
+            f"({updated.commit_id[:10]})."
+        )
+    _worktree_notes(updated.skipped_worktree_paths)
+
+
+def _track(
+    registry: Registry,
+    name: str,
+    decision: str,
+    context: dict[str, Any],
+    *,
+    outcome: str | None,
+    confidence: str | None,
+    agent: str | None,
+    branch: str | None,
+    json: bool,
+) -> None:
+    from ksi_patterns.operations.decisions import track_decision as run
+
+    done = run(
+        registry,
+        name,
+        decision,
+        context=context,
+        outcome=outcome,
+        confidence=confidence,
         agent_id=agent,
         branch=branch,
+        caller=output.caller(),
     )
-    announce(found, "composition:decision_tracked", decision_tracked(done), warn=output.note)
     if json:
-        output.print_json(done.entry)
+        output.print_json(done.entry)  # the entry as the log holds it
     else:
         output.plain_text(done.entry["id"])
         verb = "Created" if done.created else "Appended to"
@@ -183,21 +215,18 @@ def decisions(
     json: JsonOption = False,
 ) -> None:
     """Show NAME's decision log: a table, --stats, or --json."""
-    from ksi_patterns.evolution.decision_log import (
-        decision_stats,
-        filter_decisions,
-        parse_since,
-        read_decisions,
-    )
+    from ksi_patterns.evolution.decision_log import decision_stats
+    from ksi_patterns.operations.decisions import decisions as read_decisions
     from ksi_patterns.registry.registry import open_registry
 
-    after = parse_since(since) if since is not None else None
-    entries = filter_decisions(
-        read_decisions(open_registry(registry), name, ref),
-        since=after,
+    entries = read_decisions(
+        open_registry(registry),
+        name,
+        since=since,
         agent=agent,
         decision=decision,
         outcome=outcome,
+        ref=ref,
     )
     if stats:
         summary = decision_stats(entries)
@@ -256,7 +285,7 @@ def learn(
     json: JsonOption = False,
 ) -> None:
     """Add an insight to NAME's learnings (or update the same insight), as a commit."""
-    from ksi_patterns.evolution.learn_run import learn as run_learn
+    from ksi_patterns.operations.learnings import learn as run_learn
     from ksi_patterns.registry.registry import open_registry
 
     done = run_learn(
@@ -267,6 +296,7 @@ def learn(
         evidence=evidence,
         discovered_by=by,
         branch=branch,
+        caller=output.caller(),
     )
     if json:
         output.print_json(done.to_json())
@@ -295,16 +325,17 @@ def record_run(
     json: JsonOption = False,
 ) -> None:
     """Count a run in NAME's performance (runs, running averages, gain over the parent)."""
-    from ksi_patterns.evolution.learn_run import parse_score, record_run
+    from ksi_patterns.operations.runs import record_run
     from ksi_patterns.registry.registry import open_registry
 
     done = record_run(
         open_registry(registry),
         name,
-        parse_score(score),
+        score,
         success=success,
         run_id=run_id,
         branch=branch,
+        caller=output.caller(),
     )
     if json:
         output.print_json(done.to_json())

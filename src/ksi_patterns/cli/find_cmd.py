@@ -52,28 +52,23 @@ def discover(
     json: JsonOption = False,
 ) -> None:
     """Find patterns and profiles by type, tags, capabilities and any field."""
-    from ksi_patterns.errors import UsageError
-    from ksi_patterns.finding.catalog import branch_refs, with_catalog
-    from ksi_patterns.finding.discovery import Query
-    from ksi_patterns.finding.discovery import discover as run_discover
-    from ksi_patterns.finding.filters import parse_metadata_filter, parse_where
+    from ksi_patterns.cli.arguments import json_object
+    from ksi_patterns.operations.finding import discover as run_discover
     from ksi_patterns.registry.registry import open_registry
 
-    if kind not in (None, "orchestration", "profile"):
-        raise UsageError(f"unknown --type {kind!r}: use orchestration or profile")
-    if all_branches and ref is not None:
-        raise UsageError("give --ref or --all-branches, not both")
-    conditions = [parse_where(text) for text in where or []]
-    if metadata_filter is not None:
-        conditions += parse_metadata_filter(metadata_filter)
-    query = Query(kind, tuple(tag or ()), tuple(capability or ()), tuple(conditions))
-    opened = open_registry(registry)
-    refs = branch_refs(opened) if all_branches else [ref or "HEAD"]
-    rows, warnings = with_catalog(
-        opened, refs, lambda catalog: run_discover(catalog, query), output.note
+    found = run_discover(
+        open_registry(registry),
+        kind=kind,
+        tags=tag or (),
+        capabilities=capability or (),
+        where=where or (),
+        metadata_filter=json_object(metadata_filter, "--filter") if metadata_filter else None,
+        ref=ref,
+        all_branches=all_branches,
     )
-    for warning in warnings:
+    for warning in found.warnings:
         output.note(warning)
+    rows = found.rows
     if json:
         output.print_json([row.to_json() for row in rows])
         return
@@ -118,18 +113,11 @@ def select(
     json: JsonOption = False,
 ) -> None:
     """Choose the orchestration patterns that best fit a task, best first, with reasons."""
-    from ksi_patterns.finding.catalog import with_catalog
-    from ksi_patterns.finding.ranking import parse_requirement
-    from ksi_patterns.finding.ranking import select as run_select
+    from ksi_patterns.operations.finding import select as run_select
     from ksi_patterns.registry.registry import open_registry
 
-    requirements = [parse_requirement(text) for text in require or []]
-    opened = open_registry(registry)
-    selection = with_catalog(
-        opened,
-        [ref],
-        lambda catalog: run_select(catalog, task, requirements, top),
-        output.note,
+    selection = run_select(
+        open_registry(registry), task, requirements=require or (), top=top, ref=ref
     )
     for note in selection.notes:
         output.note(note)

@@ -30,34 +30,22 @@ def fork(
     json: JsonOption = False,
 ) -> None:
     """Fork a pattern: branch fork/NAME with a copy that records its lineage."""
-    from ksi_patterns.composition.plugins import announce, forked
-    from ksi_patterns.lineage.forks import fork as run_fork
-    from ksi_patterns.lineage.forks import parse_setting
+    from ksi_patterns.cli import arguments
+    from ksi_patterns.operations.forks import fork as run_fork
     from ksi_patterns.registry.registry import open_registry
 
-    parsed = [parse_setting(text) for text in settings or []]
-    found = open_registry(registry)
     done = run_fork(
-        found,
+        open_registry(registry),
         parent,
         name,
         reason=reason,
         author=author,
-        settings=parsed,
+        settings=arguments.settings(settings or []),
         switch=switch,
+        caller=output.caller(),
     )
-    announce(found, "composition:forked", forked(done, reason), warn=output.note)
     if json:
-        output.print_json(
-            {
-                "name": done.name,
-                "parent": done.parent,
-                "path": done.path,
-                "branch": done.branch,
-                "commit": done.commit_id,
-                "switched": done.switched,
-            }
-        )
+        output.print_json({**done.to_json(), "switched": done.switched})
         return
     output.say(
         f"Forked {done.parent} as {done.name} on branch {done.branch} ({done.commit_id[:10]})."
@@ -75,7 +63,7 @@ def lineage(
     json: JsonOption = False,
 ) -> None:
     """The family tree of patterns: parents, forks, merges, versions and dates."""
-    from ksi_patterns.lineage.forks import family_tree
+    from ksi_patterns.operations.forks import lineage as family_tree
     from ksi_patterns.registry.registry import open_registry
 
     roots = family_tree(open_registry(registry), name)
@@ -118,11 +106,10 @@ def log(
     json: JsonOption = False,
 ) -> None:
     """The commits that changed a pattern's file, newest first."""
+    from ksi_patterns.operations.reading import history
     from ksi_patterns.registry.registry import open_registry
 
-    found = open_registry(registry)
-    path = found.find(name, ref)
-    commits = found.store.history(path, ref, limit)
+    commits = history(open_registry(registry), name, ref=ref, limit=limit)
     if json:
         output.print_json(
             [

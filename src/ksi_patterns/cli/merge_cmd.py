@@ -13,7 +13,7 @@ from ksi_patterns.cli.options import JsonOption, RegistryOption
 from ksi_patterns.errors import EXIT_FOUND
 
 if TYPE_CHECKING:
-    from ksi_patterns.lineage.merging import Outcome
+    from ksi_patterns.operations.merges import Merged
     from ksi_patterns.registry.registry import Registry
 
 
@@ -43,8 +43,7 @@ def pattern_merge(
     json: JsonOption = False,
 ) -> None:
     """Merge a fork's improvements back into its parent (a real three-way merge)."""
-    from ksi_patterns.composition.plugins import announce, merged
-    from ksi_patterns.lineage.fork_merge import Request, merge_fork
+    from ksi_patterns.operations.merges import merge_fork
     from ksi_patterns.registry.registry import open_registry
 
     found = open_registry(registry)
@@ -52,11 +51,16 @@ def pattern_merge(
         return
     if fork is None:
         raise typer.BadParameter("name the fork to merge (or use --continue / --abort)")
-    request = Request(fork, into, branch, resolve.value if resolve else None)
-    outcome = merge_fork(found, request, dry_run=dry_run)
-    if outcome.commit_id:
-        announce(found, "composition:merged", merged(fork, outcome), warn=output.note)
-    _report(outcome, dry_run, json)
+    merged = merge_fork(
+        found,
+        fork,
+        into=into,
+        branch=branch,
+        resolve=resolve.value if resolve else None,
+        dry_run=dry_run,
+        caller=output.caller(),
+    )
+    _report(merged, json)
 
 
 def registry_merge(
@@ -73,7 +77,7 @@ def registry_merge(
     json: JsonOption = False,
 ) -> None:
     """Merge a whole branch, every file changed on both sides through the structural engine."""
-    from ksi_patterns.lineage.branch_merge import merge_branch
+    from ksi_patterns.operations.merges import merge_branch
     from ksi_patterns.registry.registry import open_registry
 
     found = open_registry(registry)
@@ -81,7 +85,7 @@ def registry_merge(
         return
     if branch_to_merge is None:
         raise typer.BadParameter("name the branch to merge (or use --continue / --abort)")
-    _report(merge_branch(found.store, branch_to_merge, branch=into, dry_run=dry_run), dry_run, json)
+    _report(merge_branch(found, branch_to_merge, into=into, dry_run=dry_run), json)
 
 
 def merge_driver(
@@ -92,76 +96,50 @@ def merge_driver(
     pathname: Annotated[str | None, typer.Argument(help="%P: the file's path.")] = None,
 ) -> None:
     """git merge driver: `merge.ksi.driver = ksi merge-driver %O %A %B %L %P`."""
-    from ksi_patterns.lineage.branch_merge import run_driver
+    from ksi_patterns.operations.merges import merge_files
 
     del marker_size
-    conflicts, fallback = run_driver(base, current, other, pathname)
+    merged = merge_files(base, current, other, pathname)
     shown = pathname or str(current)
-    if fallback:
-        output.note(f"ksi merge-driver: {shown}: merged line by line ({fallback})")
-    if conflicts:
-        output.note(f"ksi merge-driver: {shown}: {conflicts} conflict(s)")
+    if merged.fallback:
+        output.note(f"ksi merge-driver: {shown}: merged line by line ({merged.fallback})")
+    if merged.conflicts:
+        output.note(f"ksi merge-driver: {shown}: {merged.conflicts} conflict(s)")
         raise typer.Exit(EXIT_FOUND)
 
 
 def _finish(found: Registry, continue_: bool, abort: bool, json: bool) -> bool:
     """Handle --continue / --abort; whether one of them was given."""
-    from ksi_patterns.lineage import merge_state
-    from ksi_patterns.lineage.fork_merge import continue_fork_merge
-    from ksi_patterns.lineage.merging import abort_merge, continue_merge
+    from ksi_patterns.operations.merges import abort_merge, continue_merge
 
     if continue_ and abort:
         raise typer.BadParameter("--continue and --abort exclude each other")
     if abort:
-        restored = abort_merge(found.store)
+        restored = abort_merge(found)
         output.print_json({"aborted": True, "restored": restored}) if json else output.say(
             f"Merge aborted; restored {', '.join(restored) or 'nothing'}."
         )
         return True
     if continue_:
-        state = merge_state.require(found.store)
-        if state.kind == "pattern":
-            from ksi_patterns.composition.changes import merged_fields
-            from ksi_patterns.composition.plugins import announce
-
-            commit = continue_fork_merge(found)
-            data = merged_fields(state.extra["fork"], state.branch, commit, state.extra)
-            announce(found, "composition:merged", data, warn=output.note)
-        else:
-            commit = continue_merge(found.store)
-        output.print_json({"commit": commit}) if json else output.say(
-            f"Merged into {state.branch} ({commit[:10]})."
+        done = continue_merge(found, caller=output.caller())
+        output.print_json({"commit": done.commit_id}) if json else output.say(
+            f"Merged into {done.branch} ({done.commit_id[:10]})."
         )
         return True
     return False
 
 
-def _report(outcome: Outcome, dry_run: bool, json: bool) -> None:
-    plan = outcome.plan
-    conflicts = [
-        {"file": path, **conflict.to_json()}
-        for path, found in sorted(plan.conflicts.items())
-        for conflict in found
-    ]
+def _report(merged: Merged, json: bool) -> None:
     if json:
-        output.print_json(
-            {
-                "clean": plan.clean,
-                "commit": outcome.commit_id,
-                "dry_run": dry_run,
-                "up_to_date": outcome.up_to_date,
-                "changed": sorted(plan.changes),
-                "fallbacks": plan.fallbacks,
-                "conflicts": conflicts,
-            }
-        )
+        output.print_json(merged.to_json())
     else:
-        _describe(outcome, dry_run)
-    if not plan.clean:
+        _describe(merged)
+    if not merged.clean:
         raise typer.Exit(EXIT_FOUND)
 
 
-def _describe(outcome: Outcome, dry_run: bool) -> None:
+def _describe(merged: Merged) -> None:
+    outcome, dry_run = merged.outcome, merged.dry_run
     plan = outcome.plan
     for path, why in sorted(plan.fallbacks.items()):
         output.note(f"{path}: merged line by line ({why})")

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ksi_patterns.operations.caller import Caller
+
 
 @cache
 def stdout() -> Console:
@@ -87,8 +89,36 @@ def relative_path(path: Path) -> str:
         return str(path)
 
 
+def caller() -> Caller:
+    """The operations' view of a command: from the terminal, warnings on stderr."""
+    from ksi_patterns.operations.caller import Caller
+
+    return Caller(source="cli", warn=note)
+
+
 def error(message: str) -> None:
     sys.stderr.write(f"ksi: error: {message}\n")
+
+
+# The operations' field names that the command line spells otherwise; any other field `x_y` is
+# the option `--x-y`.
+FLAGS = {
+    "settings": "--set",
+    "kind": "--type",
+    "agent_id": "--agent",
+    "discovered_by": "--by",
+    "metadata_filter": "--filter",
+    "requirements": "--require",
+    "count": "-n",
+    "part": "--bump",
+    "pattern": "NAME",
+    "parent": "PARENT",
+}
+
+
+def flag_for(field: str) -> str:
+    """How the command line names an operation's field."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 def plain_text(text: str) -> None:

@@ -36,38 +36,29 @@ def new(
     registry: RegistryOption = None,
 ) -> None:
     """Start a new pattern (or profile) from a valid, commented skeleton."""
-    from ksi_patterns.documents.model import PATTERNS_DIR, PROFILES_DIR, stem
-    from ksi_patterns.documents.schema import DocumentKind
-    from ksi_patterns.documents.skeleton import skeleton
-    from ksi_patterns.errors import UsageError
+    from ksi_patterns.operations.authoring import new as start
+    from ksi_patterns.operations.authoring import skeleton_text
     from ksi_patterns.registry.registry import open_registry
 
-    kind = DocumentKind.PROFILE if profile else DocumentKind.PATTERN
     if stdout:
-        output.plain_text(
-            skeleton(name, kind, author=author, extends=extends, description=description)
+        text = skeleton_text(
+            name, profile=profile, author=author, extends=extends, description=description
         )
+        output.plain_text(text)
         return
-    found = open_registry(registry)
-    defaults = found.config().get("defaults") or {}
-    author = author or defaults.get("author")
-    text = skeleton(name, kind, author=author, extends=extends, description=description)
-    if name in {stem(path) for path, _blob in found.document_paths()}:
-        raise UsageError(f"{name!r} already exists in the registry")
-    path = f"{PROFILES_DIR if profile else PATTERNS_DIR}/{name}.yaml"
-    root = found.store.root
-    if root is None and not commit:
-        raise UsageError("the registry is bare: use --commit (or --stdout)")
-    if commit or root is None:
-        result = found.store.commit({path: text.encode()}, f"new({name}): skeleton")
-        output.say(f"Committed {path} ({result.commit_id[:10]}).")
-        return
-    target = root / path
-    if target.exists():
-        raise UsageError(f"{target} already exists")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    output.say(f"Wrote {target}: edit it, then `git add` and commit.")
+    created = start(
+        open_registry(registry),
+        name,
+        profile=profile,
+        author=author,
+        extends=extends,
+        description=description,
+        commit=commit,
+    )
+    if created.commit_id is not None:
+        output.say(f"Committed {created.path} ({created.commit_id[:10]}).")
+    else:
+        output.say(f"Wrote {created.file}: edit it, then `git add` and commit.")
 
 
 def release(
@@ -82,20 +73,12 @@ def release(
     json: JsonOption = False,
 ) -> None:
     """Bump the version in a commit and tag it NAME@X.Y.Z."""
-    from ksi_patterns.lineage.release import release as run_release
+    from ksi_patterns.operations.authoring import release as run_release
     from ksi_patterns.registry.registry import open_registry
 
     done = run_release(open_registry(registry), name, bump.value, branch=branch)
     if json:
-        output.print_json(
-            {
-                "name": done.name,
-                "old_version": done.old_version,
-                "version": done.version,
-                "tag": done.tag,
-                "commit": done.commit_id,
-            }
-        )
+        output.print_json(done.to_json())
         return
     output.say(
         f"Released {done.name} {done.old_version or '(none)'} -> {done.version}, tagged {done.tag}."

@@ -20,7 +20,7 @@ def init(
     ] = False,
 ) -> None:
     """Create a registry: a git repository holding the starter patterns, in one commit."""
-    from ksi_patterns.registry.registry import init_registry
+    from ksi_patterns.operations.registries import init_registry
 
     registry = init_registry(path, name=name, bare=bare, empty=empty)
     count = len(registry.document_paths())
@@ -38,19 +38,12 @@ def import_folder(
     json: JsonOption = False,
 ) -> None:
     """Copy a KSI compositions folder into the registry as one commit."""
-    from ksi_patterns.registry.importing import import_folder as run_import
+    from ksi_patterns.operations.registries import import_folder as run_import
     from ksi_patterns.registry.registry import open_registry
 
     report = run_import(open_registry(registry), folder, overwrite=overwrite)
     if json:
-        output.print_json(
-            {
-                "imported": report.imported,
-                "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
-                "dangling_extends": [{"path": p, "extends": e} for p, e in report.dangling_extends],
-                "commit": report.commit_id,
-            }
-        )
+        output.print_json(report.to_json())
         return
     for path, reason in report.skipped:
         output.note(f"skipped {path}: {reason}")
@@ -62,17 +55,10 @@ def import_folder(
 
 def info(registry: RegistryOption = None, json: JsonOption = False) -> None:
     """Where the registry in use is, and what it holds."""
+    from ksi_patterns.operations.registries import info as describe
     from ksi_patterns.registry.registry import open_registry
 
-    found = open_registry(registry)
-    config = found.config()
-    facts = {
-        "location": str(found.location),
-        "name": config.get("name"),
-        "branch": found.store.current_branch,
-        "bare": found.store.is_bare,
-        "documents": len(found.document_paths()),
-    }
+    facts = describe(open_registry(registry)).to_json()
     if json:
         output.print_json(facts)
         return

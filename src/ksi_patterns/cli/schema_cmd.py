@@ -19,35 +19,10 @@ def export(
     json: JsonOption = False,
 ) -> None:
     """Write the JSON Schemas ksi validates with into DIR (created if missing)."""
-    from ksi_patterns.documents.resources import schemas_dir
-    from ksi_patterns.errors import UsageError
+    from ksi_patterns.operations.schemas import export_schemas
 
-    sources = sorted(schemas_dir().glob("*.json"))
-    if directory.exists() and not directory.is_dir():
-        raise UsageError(f"{directory} exists and is not a folder")
-    plan: list[tuple[Path, bytes]] = []
-    unchanged: list[str] = []
-    different: list[str] = []
-    for source in sources:
-        data = source.read_bytes()
-        target = directory / source.name
-        if target.is_file() and target.read_bytes() == data:
-            unchanged.append(str(target))
-            continue
-        if target.exists() and not target.is_file():
-            raise UsageError(f"{target} exists and is not a file")
-        if target.exists():
-            different.append(str(target))
-        plan.append((target, data))
-    if different and not force:
-        raise UsageError(
-            f"{', '.join(different)} already exist(s) with other content; "
-            "nothing written (--force to overwrite)"
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    for target, data in plan:
-        target.write_bytes(data)
-    written = [str(target) for target, _ in plan]
+    done = export_schemas(directory, force=force)
+    written, unchanged = done.written, done.unchanged
     if json:
         output.print_json({"written": written, "unchanged": unchanged})
         return

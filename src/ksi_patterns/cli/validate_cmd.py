@@ -32,39 +32,17 @@ def validate(
     registry: RegistryOption = None,
 ) -> None:
     """Check files against the schemas, names, duplicates and `extends` (exit 1 when invalid)."""
-    from ksi_patterns.documents.validation import sources_from_paths
-    from ksi_patterns.documents.validation import validate as run_validation
+    from ksi_patterns.operations.checking import validate as run_validation
+    from ksi_patterns.registry.registry import open_registry
 
-    if paths:
-        sources, known = sources_from_paths(paths)
-    else:
-        sources, known = _registry_sources(registry)
-    report = run_validation(sources, known)
+    report = run_validation(paths) if paths else run_validation(registry=open_registry(registry))
     _print(report, format)
     raise typer.Exit(report.exit_code)
 
 
-def _registry_sources(registry: Path | None) -> tuple[list, dict]:  # type: ignore[type-arg]
-    from ksi_patterns.documents.model import CONFIG_FILE
-    from ksi_patterns.documents.validation import Source, sources_from_paths
-    from ksi_patterns.registry.registry import open_registry
-
-    found = open_registry(registry)
-    if found.store.root is not None:
-        return sources_from_paths([found.store.root])
-    paths = [CONFIG_FILE] + [path for path, _blob in found.document_paths()]
-    return [Source(path, found.read(path)) for path in paths], {}
-
-
 def _print(report: Report, format: Format) -> None:
     if format is Format.json:
-        output.print_json(
-            {
-                "files": report.files,
-                "valid": not report.findings,
-                "findings": [finding.to_json() for finding in report.findings],
-            }
-        )
+        output.print_json(report.to_json())
         return
     for finding in report.findings:
         output.plain_text(

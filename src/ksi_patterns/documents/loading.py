@@ -351,6 +351,28 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+def with_block_text(value: Any) -> Any:
+    """Plain data whose multi-line strings are `|` blocks when dumped (as people write them)."""
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    if isinstance(value, dict):
+        return {key: with_block_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [with_block_text(item) for item in value]
+    if isinstance(value, str) and "\n" in value.rstrip("\n"):
+        return LiteralScalarString(value)
+    return value
+
+
+def block_yaml(value: Any) -> str:
+    """Plain data as block YAML, multi-line strings as `|` blocks."""
+    import io
+
+    out = io.StringIO()
+    Style().yaml().dump(with_block_text(value), out)
+    return out.getvalue()
+
+
 def walk(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
     """Every (path, value) pair of a plain tree, parents before children."""
     yield path, value

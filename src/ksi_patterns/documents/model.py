@@ -86,6 +86,18 @@ def release_tag(name: str, version: str) -> str:
     return f"{name}@{version}"
 
 
+FORK_BRANCH_PREFIX = "fork/"
+# What a fork owns by construction, and a merge back never takes from it: its name and lineage
+# (which the fork sets itself), and its own runs. Older files keep these under `metadata:`.
+FORK_IDENTITY_PATHS = ("name", "lineage", "metadata.lineage")
+FORK_OWN_PATHS = (*FORK_IDENTITY_PATHS, "performance", "metadata.performance")
+
+
+def fork_branch(name: str) -> str:
+    """The branch a fork lives on until it is merged: `fork/NAME`."""
+    return FORK_BRANCH_PREFIX + check_name(name)
+
+
 # ---------------------------------------------------------------------------------------------
 # Versions
 

@@ -61,6 +61,13 @@ class Report:
             return EXIT_USAGE
         return EXIT_FOUND if self.findings else EXIT_OK
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "valid": not self.findings,
+            "findings": [finding.to_json() for finding in self.findings],
+        }
+
 
 @dataclass
 class _Loaded:
@@ -101,6 +108,34 @@ def validate(
         key=lambda f: (f.position.file, f.position.line or 0, f.position.column or 0)
     )
     return report
+
+
+def check_written(path: str, data: bytes) -> None:
+    """Refuse a document about to be written unless it reads, is a pattern under
+    orchestrations/ (or a log there: a list) or a profile under profiles/, matches its schema
+    and carries its file's name. InputError at the first problem; nothing is written."""
+    report = Report()
+    document = _load(Source(path, data), report)
+    findings = list(report.findings)
+    if document is not None:
+        findings += _folder_findings(document)
+        findings += _schema_findings(document) + _name_findings(document)
+    if findings:
+        first = min(findings, key=lambda f: (f.position.line or 0, f.position.column or 0))
+        raise InputError(f"{first.message}; nothing was written", first.position)
+
+
+def _folder_findings(document: _Loaded) -> list[Finding]:
+    folder = document.source.path.split("/", 1)[0]
+    allowed = {
+        PATTERNS_DIR: (DocumentKind.PATTERN, DocumentKind.DECISION_LOG),
+        PROFILES_DIR: (DocumentKind.PROFILE,),
+    }.get(folder)
+    if allowed is None or document.kind in allowed:
+        return []
+    wanted = " or ".join(kind.value for kind in allowed)
+    message = f"a {document.kind.value} cannot be kept in {folder}/ (expected {wanted})"
+    return [Finding(Position(document.source.path, 1, 1), message, "wrong-folder")]
 
 
 def _load(source: Source, report: Report) -> _Loaded | None:

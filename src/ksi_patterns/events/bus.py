@@ -1,6 +1,7 @@
 """The event bus: `emit(event, data, delay=None, condition=None)`, handlers, and the event log.
 
-This module knows no registry (`handlers` binds registry operations to events). In short:
+This module knows no registry: whoever builds a bus may give it a `context` (the composition
+handlers find their registry there) that the bus itself never reads. In short:
 
 - Handlers register for an event name or an fnmatch pattern (`composition:fork`,
   `composition:*`, `*`) and run in registration order, synchronously, in the emitting thread.
@@ -24,9 +25,9 @@ This module knows no registry (`handlers` binds registry operations to events). 
   keys that look like secrets (api_key, token, password, secret, authorization, ...) are written
   as "[redacted]", at any depth.
 
-The types live in `event_types` (Event, Emission, outcomes), the queue of delayed events in
-`event_scheduler`, and the log in `event_log` (JSONL writer, redaction, json_safe); this module
-is the bus (registration, dispatch, conditions, refusals), and re-exports what they define.
+The types live in `types` (Event, Emission, outcomes), the queue of delayed events in
+`scheduler`, JSON-safe and redacted values in `values`, and the log in `log`; this module is the
+bus (registration, dispatch, conditions, refusals).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ class Registration:
     pattern: str
     name: str
     handler: Handler
+    about: Mapping[str, str] = field(default_factory=dict)  # e.g. parameters, announces
 
 
 class EventBus:
@@ -81,9 +83,11 @@ class EventBus:
         log_path: Path | None = None,
         metrics: Mapping[str, Any] | None = None,
         source: str | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> None:
         self.log_path = log_path
         self.source = source
+        self.context: dict[str, Any] = dict(context or {})  # for handlers; never read here
         self.log_errors: list[str] = []  # why log lines could not be written (last 20)
         self._metrics: dict[str, Any] = dict(metrics or {})
         self._registrations: list[Registration] = []
@@ -97,16 +101,24 @@ class EventBus:
 
     # -- handlers ---------------------------------------------------------------------------
 
-    def on(self, pattern: str, handler: Handler, *, name: str | None = None) -> None:
+    def on(
+        self,
+        pattern: str,
+        handler: Handler,
+        *,
+        name: str | None = None,
+        about: Mapping[str, str] | None = None,
+    ) -> None:
         """Call `handler(event, bus)` for every event whose name matches `pattern` (fnmatch:
-        `composition:*`, `*`), after the handlers registered before it."""
+        `composition:*`, `*`), after the handlers registered before it. `about` describes it
+        for listings (`parameters`: what the data may hold, `announces`: what it emits)."""
         if not isinstance(pattern, str) or not pattern.strip():
             raise EventError(f"a handler needs an event name or pattern, not {pattern!r}")
         if not callable(handler):
             raise EventError(f"the handler for {pattern!r} is not callable")
         label = name or _handler_name(handler)
         with self._lock:
-            self._registrations.append(Registration(pattern, label, handler))
+            self._registrations.append(Registration(pattern, label, handler, dict(about or {})))
 
     def registrations(self) -> list[Registration]:
         with self._lock:

@@ -1,11 +1,12 @@
 """The event log: one JSONL line per emission, appended with a single write so that concurrent
-writers never interleave; data redacted (values.py)."""
+writers never interleave; data redacted (values.py). Reading it: its tail, and following it."""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from ksi_patterns.events.types import Emission
 from ksi_patterns.events.values import redact, utc_timestamp
 
 MAX_LOG_LINE = 256 * 1024  # bytes; larger data is summarised in the log
+POLL_SECONDS = 0.5  # how often `follow` looks for new lines
 
 
 def log_record(emission: Emission, condition: str | None, delay: float | None) -> dict[str, Any]:
@@ -70,3 +72,81 @@ def write_line(path: Path, line: bytes) -> None:
             written += os.write(fd, line[written:])
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the log
+
+
+def tail(
+    path: Path, count: int, wanted: Callable[[dict[str, Any]], bool]
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The last `count` wanted records of the log (oldest first), the log's size (where to
+    follow from) and how many unreadable lines were skipped. Reads backwards in blocks, so a
+    large log costs what its tail costs."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return [], 0, 0
+    with handle:
+        size = handle.seek(0, 2)
+        found: list[dict[str, Any]] = []
+        skipped = 0
+        position = size
+        rest = b""
+        while position > 0 and len(found) < count:
+            step = min(65536, position)
+            position -= step
+            handle.seek(position)
+            chunk = handle.read(step) + rest
+            pieces = chunk.split(b"\n")
+            rest = pieces[0] if position > 0 else b""
+            complete = pieces[1:] if position > 0 else pieces
+            for raw in reversed(complete):
+                record = _parse(raw)
+                if record is None:
+                    skipped += bool(raw.strip())
+                    continue
+                if wanted(record):
+                    found.append(record)
+                    if len(found) >= count:
+                        break
+    return list(reversed(found)), size, skipped
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def follow(
+    path: Path, offset: int, stop_after: float | None = None, poll: float = POLL_SECONDS
+) -> Iterator[dict[str, Any]]:
+    """Records appended to the log from `offset` on, polling; starts over when the log shrank
+    (it was removed or replaced)."""
+    deadline = time.monotonic() + stop_after if stop_after is not None else None
+    partial = b""
+    while deadline is None or time.monotonic() < deadline:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size < offset:
+            offset, partial = 0, b""
+        if size > offset:
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read(size - offset)
+            offset += len(chunk)
+            *complete, partial = (partial + chunk).split(b"\n")
+            for raw in complete:
+                record = _parse(raw)
+                if record is not None:
+                    yield record
+            continue
+        time.sleep(poll)

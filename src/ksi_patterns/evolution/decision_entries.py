@@ -1,4 +1,4 @@
-"""A new decision-log entry: parsing what the command line gives, and checking each field.
+"""A new decision-log entry, each of its fields checked.
 
 `new_entry` makes the entry `ksi pattern track-decision` appends: a fresh ULID `id` whose time is
 the entry's UTC `timestamp`, then `pattern`, `agent_id`, `decision`, `context`, `outcome` and
@@ -8,63 +8,28 @@ the entry's UTC `timestamp`, then `pattern`, `agent_id`, `decision`, `context`, 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.documents.model import check_name
-from ksi_patterns.errors import InputError, UsageError
-from ksi_patterns.events.metric_values import json_object
+from ksi_patterns.errors import UsageError
 
 MAX_DECISION_CHARS = 1_000
 
 
-def parse_confidence(value: str | float, option: str = "--confidence") -> float:
-    """A confidence from 0 to 1 (a number or its text); UsageError otherwise."""
+def parse_confidence(value: str | float, field: str = "confidence") -> float:
+    """A confidence (or score) from 0 to 1, a number or its text; UsageError otherwise."""
+    problem = UsageError(f"{{field}} {value!r}: expected a number from 0 to 1", field=field)
     if isinstance(value, bool):
-        raise UsageError(f"{option} {value!r}: expected a number from 0 to 1")
+        raise problem
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise UsageError(f"{option} {value!r}: expected a number from 0 to 1") from None
+        raise problem from None
     if not math.isfinite(number) or not 0 <= number <= 1:
-        raise UsageError(f"{option} {value!r}: expected a number from 0 to 1")
+        raise problem
     return number
-
-
-def _scalar(text: str) -> Any:
-    """A `k=v` value: a YAML scalar (so `45` stays a number, `true` a boolean), else the text."""
-    if not text.strip():
-        return text
-    try:
-        value = load_plain(text, "--context")
-    except InputError:
-        return text
-    if isinstance(value, dict | list):
-        return text  # `[a, b]` or `a: b` stays the text it was: values are scalars
-    if value is None and text.strip() not in ("null", "~", "Null", "NULL"):
-        return text
-    return value
-
-
-def parse_context(pairs: Sequence[str]) -> dict[str, Any]:
-    """`--context k=v ...` as a map; values are YAML scalars. UsageError on `k` without `=`."""
-    context: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"--context {pair!r}: expected KEY=VALUE, e.g. avg_response=45")
-        if key in context:
-            raise UsageError(f"--context {key!r} is given twice")
-        context[key] = _scalar(raw)
-    return context
-
-
-def parse_context_json(text: str) -> dict[str, Any]:
-    """`--context-json '{...}'`: a JSON object; UsageError otherwise."""
-    return json_object(text, "--context-json")
 
 
 def _check_plain(value: Any, where: str) -> None:
@@ -88,14 +53,16 @@ def _check_plain(value: Any, where: str) -> None:
     raise UsageError(f"{where}: {type(value).__name__} is not a YAML value")
 
 
-def check_text(value: Any, what: str, *, limit: int = MAX_DECISION_CHARS) -> str:
+def check_text(value: Any, field: str, *, limit: int = MAX_DECISION_CHARS) -> str:
     """`value` as a non-empty, one-piece text of at most `limit` characters."""
     if not isinstance(value, str) or not value.strip():
-        raise UsageError(f"{what} must be a non-empty text")
+        raise UsageError("{field} must be a non-empty text", field=field)
     if len(value) > limit:
-        raise UsageError(f"{what} is {len(value):,} characters long; at most {limit:,}")
+        raise UsageError(
+            f"{{field}} is {len(value):,} characters long; at most {limit:,}", field=field
+        )
     if "\x00" in value:
-        raise UsageError(f"{what} holds a NUL character")
+        raise UsageError("{field} holds a NUL character", field=field)
     return value
 
 
@@ -117,10 +84,10 @@ def new_entry(
     from ulid import ULID
 
     check_name(name)
-    check_text(decision, "the decision")
-    check_text(agent_id, "the agent id", limit=200)
+    check_text(decision, "decision")
+    check_text(agent_id, "agent_id", limit=200)
     if outcome is not None:
-        check_text(outcome, "the outcome")
+        check_text(outcome, "outcome")
     context = dict(context or {})
     _check_plain(context, "context")
     when = (now or datetime.now(UTC)).astimezone(UTC)

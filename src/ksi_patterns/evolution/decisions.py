@@ -6,10 +6,9 @@ one entry per decision an orchestrator took (DESIGN.md 3 and 5). Each entry carr
 `agent_id`, `decision`, `context`, `outcome`, `confidence`.
 
 This module commits: `track_decision` appends an entry, `update_outcome` fills in one entry's
-outcome. The parts are elsewhere, and stay importable from here: making a checked entry from
-what the command line gives (decision_entries.py), the entry as text and the append that never
-parses the log (decision_text.py), and reading, filtering and counting entries for
-`ksi pattern decisions` (decision_log.py).
+outcome. The parts are elsewhere: making a checked entry (decision_entries.py), the entry as
+text and the append that never parses the log (decision_text.py), and reading, filtering and
+counting entries for `ksi pattern decisions` (decision_log.py).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ksi_patterns.documents.loading import load_roundtrip
 from ksi_patterns.documents.model import decisions_path
 from ksi_patterns.errors import InputError, NotFoundError, Position
+from ksi_patterns.events.values import json_safe
 from ksi_patterns.evolution.decision_entries import (
     check_text,
     new_entry,
@@ -38,13 +38,6 @@ from ksi_patterns.registry.registry import Registry
 if TYPE_CHECKING:
     import pygit2
 
-__all__ = [
-    "Tracked",
-    "Updated",
-    "track_decision",
-    "update_outcome",
-]
-
 
 # ---------------------------------------------------------------------------------------------
 # track-decision
@@ -60,6 +53,25 @@ class Tracked:
     commit_id: str
     created: bool  # the log did not exist before
     skipped_worktree_paths: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry, where it was written and the commit."""
+        return {**json_safe(self.entry), "path": self.path, "commit": self.commit_id}
+
+    def announcement(self) -> dict[str, Any]:
+        """What `composition:decision_tracked` carries."""
+        entry = self.entry
+        return {
+            "pattern": self.name,
+            "id": entry.get("id"),
+            "decision": entry.get("decision"),
+            "outcome": entry.get("outcome"),
+            "confidence": entry.get("confidence"),
+            "agent_id": entry.get("agent_id"),
+            "context": json_safe(entry.get("context")),
+            "path": self.path,
+            "commit": self.commit_id,
+        }
 
 
 def _read_at(registry: Registry, path: str, tip: pygit2.Commit | None) -> bytes | None:
@@ -118,7 +130,10 @@ def track_decision(
         created = old is None
         return {path: append_entry(old, entry, path)}
 
-    result = registry.store.commit(changes, f"decision({name}): {_subject(decision)}", branch)
+    # the entry was checked when it was made; the log is never re-read (see append_entry)
+    result = registry.commit(
+        changes, f"decision({name}): {_subject(decision)}", branch, unchecked={path}
+    )
     return Tracked(name, path, entry, result.commit_id, created, result.skipped_worktree_paths)
 
 
@@ -149,7 +164,7 @@ def update_outcome(
 
     ref = branch or "HEAD"
     require_pattern(registry, name, ref)
-    check_text(outcome, "the outcome")
+    check_text(outcome, "outcome")
     path = decisions_path(name)
     found: dict[str, Any] = {}
 
@@ -173,7 +188,7 @@ def update_outcome(
         raise NotFoundError(f"no decision with id {entry_id!r} in {path}")
 
     message = f"decision({name}): outcome of {entry_id}: {_subject(outcome, 40)}"
-    result = registry.store.commit(changes, message, branch)
+    result = registry.commit(changes, message, branch)
     return Updated(
         name,
         path,

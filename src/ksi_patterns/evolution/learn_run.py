@@ -158,12 +158,14 @@ def learn(
     ref = branch or "HEAD"
     path = _pattern_path(registry, name, ref)
     if not isinstance(insight, str) or not normalize_insight(insight):
-        raise UsageError("--insight must be a non-empty text")
+        raise UsageError("{field} must be a non-empty text", field="insight")
     if len(insight) > MAX_INSIGHT_CHARS:
-        raise UsageError(f"--insight is {len(insight):,} characters long; at most 2,000")
+        raise UsageError(
+            f"{{field}} is {len(insight):,} characters long; at most 2,000", field="insight"
+        )
     value = parse_confidence(confidence)
     if evidence is not None and not evidence.strip():
-        raise UsageError("--evidence must be a non-empty text when given")
+        raise UsageError("{field} must be a non-empty text when given", field="evidence")
     by = discovered_by if discovered_by else default_agent(registry, ref)
     wanted = normalize_insight(insight)
     outcome: dict[str, Any] = {}
@@ -212,7 +214,7 @@ def learn(
         outcome["where"], outcome["action"] = where, action
         return {path: document.dump().encode()}
 
-    result = registry.store.commit(changes, f"learn({name}): {_subject(insight)}", branch)
+    result = registry.commit(changes, f"learn({name}): {_subject(insight)}", branch)
     return Learned(
         name,
         path,
@@ -276,7 +278,7 @@ class RunRecorded:
 
 def parse_score(value: str | float) -> float:
     """A run's score, a number from 0 to 1 like `avg_score` in the seed."""
-    return parse_confidence(value, "--score")
+    return parse_confidence(value, "score")
 
 
 def _set(node: CommentedMap, key: str, value: Any) -> None:
@@ -302,7 +304,9 @@ def record_run(
     if run_id is not None and (
         not run_id.strip() or len(run_id) > 200 or any(c in run_id for c in "\n\r\x00")
     ):
-        raise UsageError("--run-id must be one line of text (at most 200 characters)")
+        raise UsageError(
+            "{field} must be one line of text (at most 200 characters)", field="run_id"
+        )
     found: dict[str, Any] = {}
 
     def changes(tip: pygit2.Commit | None) -> dict[str, bytes | None]:
@@ -377,7 +381,7 @@ def record_run(
         return {path: document.dump().encode()}
 
     shown = f"{float(value):g}"
-    result = registry.store.commit(changes, f"run({name}): score {shown}", branch)
+    result = registry.commit(changes, f"run({name}): score {shown}", branch)
     improvement = found["improvement"]
     candidate = (
         improvement is not None

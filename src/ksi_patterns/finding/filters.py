@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,34 +75,45 @@ class FieldSeen:
 # Parsing
 
 
-def parse_path(text: str, source: str) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class Source:
+    """Where a condition came from: the request's field and how the user wrote it there."""
+
+    field: str  # "where", "metadata_filter", "requirements"
+    text: str  # the expression, or the key of a filter
+
+    def refuse(self, problem: str) -> UsageError:
+        return UsageError(f"{{field}} {self.text!r}: {problem}", field=self.field)
+
+
+def parse_path(text: str, source: Source) -> tuple[str, ...]:
     segments = tuple(text.split("."))
     if not text or not all(_SEGMENT.match(segment) for segment in segments):
-        raise UsageError(f"{source}: {text!r} is not a field path like performance.avg_score")
+        raise source.refuse(f"{text!r} is not a field path like performance.avg_score")
     return segments
 
 
-def parse_value(text: str, source: str) -> Any:
+def parse_value(text: str, source: Source) -> Any:
     """A YAML/JSON flow value: a number, true/false/null, text (quoted or not), or a list."""
     from ksi_patterns.documents.loading import load_plain
     from ksi_patterns.errors import InputError
 
     try:
-        value = load_plain(text, source)
+        value = load_plain(text, f"{source.field} {source.text!r}")
     except InputError as err:
-        raise UsageError(f"{source}: cannot read the value {text!r} ({err.message})") from None
+        raise source.refuse(f"cannot read the value {text!r} ({err.message})") from None
     if value is None and text.strip() not in ("null", "~", "Null", "NULL"):
-        raise UsageError(f"{source}: cannot read the value {text!r}")
+        raise source.refuse(f"cannot read the value {text!r}")
     return value
 
 
 def parse_where(expression: str) -> Condition:
     """`FIELD OP VALUE` (or `FIELD exists`) as a Condition; UsageError when it is not one."""
-    source = f"--where {expression!r}"
+    source = Source("where", expression)
     text = expression.strip()
     match = re.match(r"([^\s<>=!]+)\s*", text)
     if not match:
-        raise UsageError(f"{source}: expected FIELD OP VALUE with OP one of {_shown_ops()}")
+        raise source.refuse(f"expected FIELD OP VALUE with OP one of {_shown_ops()}")
     path = parse_path(match.group(1), source)
     rest = text[match.end() :]
     if rest[:1] and rest[0] in _SYMBOLS:
@@ -113,64 +124,56 @@ def parse_where(expression: str) -> Condition:
         op_match = re.match(r"\S+", rest)
         op = op_match.group(0) if op_match else ""
     if not op:
-        raise UsageError(f"{source}: expected an operator after {match.group(1)!r}: {_shown_ops()}")
+        raise source.refuse(f"expected an operator after {match.group(1)!r}: {_shown_ops()}")
     if op not in OPERATORS:
-        raise UsageError(f"{source}: unknown operator {op!r}; use one of {_shown_ops()}")
+        raise source.refuse(f"unknown operator {op!r}; use one of {_shown_ops()}")
     value_text = rest[len(op) :].strip()
     if op == "exists":
         if value_text:
-            raise UsageError(f"{source}: `exists` takes no value (got {value_text!r})")
-        return Condition(path, op, True, source)
+            raise source.refuse(f"`exists` takes no value (got {value_text!r})")
+        return Condition(path, op, True, expression)
     if not value_text:
-        raise UsageError(f"{source}: missing the value after {op!r}")
-    return checked(Condition(path, op, parse_value(value_text, source), source), source)
+        raise source.refuse(f"missing the value after {op!r}")
+    return checked(Condition(path, op, parse_value(value_text, source), expression), source)
 
 
-def parse_metadata_filter(text: str) -> list[Condition]:
-    """The seed's `metadata_filter` as JSON: {FIELD: VALUE | [VALUES] | {OP: VALUE, ...}}.
+def parse_metadata_filter(data: Mapping[str, Any]) -> list[Condition]:
+    """The seed's `metadata_filter`: {FIELD: VALUE | [VALUES] | {OP: VALUE, ...}}.
 
     A list means "contains all of these"; a map of operators means all of those tests; any
     other value means equality.
     """
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UsageError(f"--filter is not valid JSON: {err.msg} at column {err.colno}") from None
-    if not isinstance(data, dict):
-        raise UsageError('--filter must be a JSON object like {"tags": ["tournament"]}')
     conditions = []
     for key, wanted in data.items():
-        source = f"--filter {key!r}"
-        path = parse_path(key, source)
+        source = Source("metadata_filter", str(key))
+        path = parse_path(str(key), source)
         if isinstance(wanted, list):
-            conditions.append(Condition(path, "contains", wanted, f"{source}: {wanted}"))
+            conditions.append(Condition(path, "contains", wanted, f"{key}: {wanted}"))
         elif isinstance(wanted, dict):
             if not wanted:
-                raise UsageError(f'{source}: empty operator map; use e.g. {{">": 0.7}}')
+                raise source.refuse('empty operator map; use e.g. {">": 0.7}')
             for op, value in wanted.items():
                 if op not in OPERATORS:
-                    raise UsageError(
-                        f"{source}: unknown operator {op!r}; use one of {_shown_ops()}"
-                    )
+                    raise source.refuse(f"unknown operator {op!r}; use one of {_shown_ops()}")
                 if op == "exists" and not isinstance(value, bool):
-                    raise UsageError(f"{source}: `exists` takes true or false, not {value!r}")
-                condition = Condition(path, op, value, f"{source}: {op} {json.dumps(value)}")
+                    raise source.refuse(f"`exists` takes true or false, not {value!r}")
+                condition = Condition(path, op, value, f"{key}: {op} {json.dumps(value)}")
                 conditions.append(checked(condition, source))
         else:
-            condition = Condition(path, "==", wanted, f"{source}: == {json.dumps(wanted)}")
+            condition = Condition(path, "==", wanted, f"{key}: == {json.dumps(wanted)}")
             conditions.append(checked(condition, source))
     return conditions
 
 
-def checked(condition: Condition, where: str) -> Condition:
-    """The condition, if its value suits its operator; UsageError (naming `where`) otherwise."""
+def checked(condition: Condition, source: Source) -> Condition:
+    """The condition, if its value suits its operator; UsageError (naming `source`) otherwise."""
     op, value = condition.op, condition.value
     if op in ORDERING and not (_is_number(value) or _is_date(value)):
-        raise UsageError(f"{where}: {op!r} compares numbers or ISO dates, and {value!r} is neither")
+        raise source.refuse(f"{op!r} compares numbers or ISO dates, and {value!r} is neither")
     if op == "in" and not isinstance(value, list):
-        raise UsageError(f"{where}: `in` needs a list like [orchestration, profile]")
+        raise source.refuse("`in` needs a list like [orchestration, profile]")
     if op == "contains" and isinstance(value, dict):
-        raise UsageError(f"{where}: `contains` takes a value or a list of values, not a map")
+        raise source.refuse("`contains` takes a value or a list of values, not a map")
     return condition
 
 

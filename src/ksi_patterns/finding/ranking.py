@@ -29,7 +29,14 @@ from typing import Any
 
 from ksi_patterns.errors import UsageError
 from ksi_patterns.finding.catalog import Catalog, Located, posting_key
-from ksi_patterns.finding.filters import Condition, lookup, matches, parse_path, parse_value
+from ksi_patterns.finding.filters import (
+    Condition,
+    Source,
+    lookup,
+    matches,
+    parse_path,
+    parse_value,
+)
 from ksi_patterns.finding.search_text import query_terms
 
 WEIGHTS = {"relevance": 0.60, "performance": 0.25, "success": 0.10, "freshness": 0.05}
@@ -56,17 +63,23 @@ class Requirement:
 
 
 def parse_requirement(text: str) -> Requirement:
-    source = f"--require {text!r}"
+    """`KEY` (must be there) or `KEY=VALUE` (must equal it)."""
+    source = Source("requirements", text)
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not key:
-        raise UsageError(f"{source}: expected KEY or KEY=VALUE")
+        raise source.refuse("expected KEY or KEY=VALUE")
     path = parse_path(key, source)
     if not sep:
         return Requirement(key, path, True, text)
     if not raw.strip():
-        raise UsageError(f"{source}: missing the value after '='")
+        raise source.refuse("missing the value after '='")
     return Requirement(key, path, parse_value(raw.strip(), source), text)
+
+
+def requirement(key: str, value: Any) -> Requirement:
+    """A requirement given as data: `{key: value}`, `true` meaning the key must be there."""
+    return Requirement(key, parse_path(key, Source("requirements", key)), value, f"{key!r}")
 
 
 def _meets(requirement: Requirement, item: Located, document: Any) -> bool:
@@ -122,6 +135,7 @@ class Selection:
             "candidates": self.candidates,
             "eligible": self.eligible,
             "results": [ranked.to_json() for ranked in self.results],
+            "notes": self.notes,
         }
 
 
@@ -166,9 +180,9 @@ def _days(earlier: str, later: str) -> float:
 
 def select(catalog: Catalog, task: str, requirements: list[Requirement], top: int = 5) -> Selection:
     if not task.strip():
-        raise UsageError("--task is empty: describe the task to find a pattern for")
+        raise UsageError("{field} is empty: describe the task to find a pattern for", field="task")
     if top < 1:
-        raise UsageError(f"--top must be at least 1, not {top}")
+        raise UsageError(f"{{field}} must be at least 1, not {top}", field="top")
     notes: list[str] = []
     candidates = catalog.of_kind("orchestration")
     terms = query_terms(task)

@@ -14,9 +14,15 @@ import pygit2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ksi_patterns.documents.loading import load_plain, load_roundtrip
-from ksi_patterns.documents.model import PATTERNS_DIR, check_name, lineage_of
+from ksi_patterns.documents.model import (
+    FORK_OWN_PATHS,
+    PATTERNS_DIR,
+    check_name,
+    fork_branch,
+    lineage_of,
+)
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
-from ksi_patterns.lineage.forks import fork_branch, lineage_position, parent_link, utc_now
+from ksi_patterns.lineage.forks import lineage_position, parent_link, utc_now
 from ksi_patterns.lineage.merge_state import MergeState
 from ksi_patterns.lineage.merging import Outcome, Plan, continue_merge, run, take_side
 from ksi_patterns.merge import DEFAULT_POLICIES, KEEP_OURS, merge
@@ -162,13 +168,10 @@ def _fork_point(
     raise NotFoundError("the fork and its parent share no history: cannot find the fork point")
 
 
-# What belongs to the parent itself and is never merged from a fork: who it is, where it comes
-# from, and how it measured (a fork is measured on its own runs). Older files keep the last two
-# under `metadata:`.
-PARENT_OWNED = ("name", "lineage", "performance")
+# What belongs to the parent itself is never merged from a fork: who it is, where it comes
+# from, and how it measured (a fork is measured on its own runs).
 FORK_MERGE_POLICIES = DEFAULT_POLICIES.extended(
-    [((key,), KEEP_OURS) for key in PARENT_OWNED]
-    + [(("metadata", key), KEEP_OURS) for key in PARENT_OWNED if key != "name"]
+    [(tuple(path.split(".")), KEEP_OURS) for path in FORK_OWN_PATHS]
 )
 
 

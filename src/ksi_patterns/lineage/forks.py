@@ -9,28 +9,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pygit2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import LiteralScalarString
 
-from ksi_patterns.documents.loading import load_plain, load_roundtrip
-from ksi_patterns.documents.model import PATTERNS_DIR, check_name, lineage_of, pattern_path, stem
+from ksi_patterns.documents.loading import load_plain, load_roundtrip, with_block_text
+from ksi_patterns.documents.model import (
+    FORK_BRANCH_PREFIX,
+    PATTERNS_DIR,
+    check_name,
+    fork_branch,
+    lineage_of,
+    pattern_path,
+    stem,
+)
 from ksi_patterns.errors import InputError, KsiError, NotFoundError, Position, UsageError
 from ksi_patterns.registry.registry import Registry
 
-FORK_BRANCH_PREFIX = "fork/"
-# Where a fork differs from its parent by construction: renamed, its own lineage, its own runs
-# (older files keep the last two under metadata:). A fork-vs-parent diff hides these.
-FORK_OWN_PATHS = ("name", "lineage", "performance", "metadata.lineage", "metadata.performance")
 # Keys that identify a document; the lineage block goes right after those present at the top.
 _FRONTMATTER = ("name", "type", "version", "description", "author", "extends")
-
-
-def fork_branch(name: str) -> str:
-    return FORK_BRANCH_PREFIX + check_name(name)
 
 
 def utc_now() -> str:
@@ -44,8 +42,21 @@ class Fork:
     path: str
     branch: str
     commit_id: str
-    switched: bool
+    reason: str
+    switched: bool  # the working tree moved to the fork's branch
     stayed_because: str | None  # why the working tree did not switch, if it did not
+
+    def to_json(self) -> dict[str, Any]:
+        """What `composition:forked` carries."""
+        return {
+            "name": self.name,
+            "parent": self.parent,
+            "type": "orchestration",
+            "path": self.path,
+            "branch": self.branch,
+            "commit": self.commit_id,
+            "reason": self.reason,
+        }
 
 
 def fork(
@@ -91,11 +102,11 @@ def fork(
     path = pattern_path(name)
     branch = fork_branch(name)
     message = f"fork({name}): from {parent_ref}\n\n{reason}\n"
-    result = store.commit(
+    result = registry.commit(
         {path: document.dump().encode()}, message, branch, create_branch_from=start
     )
     switched, stayed = _switch(registry, branch, switch)
-    return Fork(name, parent_ref, path, branch, result.commit_id, switched, stayed)
+    return Fork(name, parent_ref, path, branch, result.commit_id, reason, switched, stayed)
 
 
 def _fresh_performance(tree: CommentedMap) -> None:
@@ -132,45 +143,31 @@ def _switch(registry: Registry, branch: str, wanted: bool) -> tuple[bool, str | 
 
 
 # ---------------------------------------------------------------------------------------------
-# --set path=value
-
-
-def parse_setting(text: str, base: Path | None = None) -> tuple[str, Any]:
-    """`a.b.c=value`: the value is YAML (`3`, `true`, `[a, b]`), or `@file` for a file's text."""
-    path, sep, raw = text.partition("=")
-    if not sep or not path.strip():
-        raise UsageError(
-            f"--set {text!r}: expected PATH=VALUE, e.g. orchestration_logic.strategy=@s.txt"
-        )
-    if raw.startswith("@"):
-        source = (base or Path.cwd()) / raw[1:]
-        try:
-            content = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise UsageError(f"--set {path}: cannot read {raw[1:]}: {err}") from None
-        return path.strip(), LiteralScalarString(content) if "\n" in content else content
-    try:
-        value = load_plain(raw, f"--set {path}") if raw.strip() else raw
-    except InputError:
-        value = raw
-    return path.strip(), raw if value is None and raw.strip() not in ("null", "~") else value
+# Settings: dotted paths set in the same commit
 
 
 def set_path(tree: Any, dotted: str, value: Any) -> None:
-    """Set a dotted path in a round-trip tree, creating maps on the way; list items by index."""
+    """Set a dotted path in a round-trip tree, creating maps on the way; list items by index.
+    Multi-line texts are set as `|` blocks, as people write them."""
+    value = with_block_text(value)
     steps = dotted.split(".")
     node = tree
     for position, step in enumerate(steps):
         last = position == len(steps) - 1
         if isinstance(node, list):
             if not step.isdigit() or int(step) >= len(node):
-                raise UsageError(f"--set {dotted}: {step!r} is not an item of the list there")
+                raise UsageError(
+                    f"{{field}} {dotted}: {step!r} is not an item of the list there",
+                    field="settings",
+                )
             key: Any = int(step)
         elif isinstance(node, dict):
             key = step
         else:
             walked = ".".join(steps[:position])
-            raise UsageError(f"--set {dotted}: {walked} is not a mapping or list")
+            raise UsageError(
+                f"{{field}} {dotted}: {walked} is not a mapping or list", field="settings"
+            )
         if last:
             node[key] = value
         else:

@@ -1,6 +1,6 @@
 """What a diff operand names: NAME, NAME@X.Y.Z, NAME@<rev> or a file, read as plain data.
 
-Used by `ksi pattern diff` and the `composition:diff` event handler. A bare NAME that is not on
+Used by the diff operation, whatever face asked for it. A bare NAME that is not on
 the current branch is read from its fork branch; a fork's parent is read at the fork point.
 """
 
@@ -30,23 +30,28 @@ class Document:
 
 
 class Operands:
-    """Reads operands; opens the registry only when one needs it (two files need none)."""
+    """Reads operands; opens the registry only when one needs it (two files need none).
+
+    `open_registry(near)` gives the registry, `near` being the file whose parent is looked for
+    (its own registry is the right one). Without `files`, only references are read: a request
+    from an agent never reads files outside the registry.
+    """
 
     def __init__(
-        self, registry_path: Path | None, note: Callable[[str], None] = lambda _text: None
+        self,
+        open_registry: Callable[[Path | None], Registry],
+        *,
+        files: bool = True,
+        note: Callable[[str], None] = lambda _text: None,
     ) -> None:
-        self._registry_path = registry_path
+        self._open = open_registry
         self._registry: Registry | None = None
+        self._files = files
         self._note = note
 
     def registry(self, near: Path | None = None) -> Registry:
-        from ksi_patterns.registry.registry import enclosing_registry, open_registry
-
         if self._registry is None:
-            found = None
-            if near is not None and self._registry_path is None:
-                found = enclosing_registry(near)
-            self._registry = found or open_registry(self._registry_path)
+            self._registry = self._open(near)
         return self._registry
 
     def read(self, text: str) -> Document:
@@ -54,6 +59,8 @@ class Operands:
 
         path = Path(text)
         looks_like_path = text.endswith((".yaml", ".yml")) or "/" in text or "\\" in text
+        if looks_like_path and not self._files:
+            raise UsageError(f"{text!r} is a file path: give NAME, NAME@X.Y.Z or NAME@REV")
         if looks_like_path and path.is_file():
             return _read_file(path)
         if looks_like_path and path.exists():
@@ -64,34 +71,16 @@ class Operands:
 
     def _read_reference(self, text: str) -> Document:
         from ksi_patterns.documents.loading import load_plain
-        from ksi_patterns.documents.model import parse_reference
-        from ksi_patterns.errors import NotFoundError
-        from ksi_patterns.lineage.forks import fork_branch
+        from ksi_patterns.registry.references import locate
 
-        ref = parse_reference(text)  # refuses names that are no registry names (../x)
         registry = self.registry()
-        store = registry.store
-        if ref.is_version and ref.git_ref not in store.tags():
-            releases = [tag for tag in store.tags() if tag.startswith(ref.name + "@")]
-            known = ", ".join(releases) or "none yet; see `ksi pattern release`"
-            raise NotFoundError(f"no release {ref} (releases: {known})")
-        rev = ref.git_ref
-        where = ""
-        if ref.at is None and not _has(registry, ref.name, rev):
-            # Forks live on their branch until merged.
-            branch = fork_branch(ref.name)
-            if branch not in store.branches():
-                raise NotFoundError(
-                    f"no pattern or profile named {ref.name!r} at HEAD, nor a branch {branch}"
-                )
-            rev, where = branch, f"{branch} "
-        commit = store.resolve(rev)  # NotFoundError naming an unknown branch, tag or commit
-        path = registry.find(ref.name, rev)
-        data = store.read(path, commit)
-        if rev == "HEAD":
-            _note_uncommitted(registry, path, data, self._note)
-        detail = f"{path} at {where}{commit.short_id}"
-        return Document(text, detail, load_plain(data, f"{path}@{ref.at or rev}"), rev)
+        found = locate(registry, text)
+        if found.rev == "HEAD":
+            _note_uncommitted(registry, found.path, found.data, self._note)
+        where = f"{found.rev} " if found.on_fork_branch else ""
+        detail = f"{found.path} at {where}{found.short_id}"
+        data = load_plain(found.data, f"{found.path}@{found.at or found.rev}")
+        return Document(text, detail, data, found.rev)
 
     def parent_of(self, fork: Document) -> Document:
         """The fork's lineage parent at the fork point (or at its release, or its tip)."""
@@ -109,16 +98,6 @@ class Operands:
         if isinstance(found, Document):
             return found
         return _parent_fallback(registry, link, reason=found, note=self._note)
-
-
-def _has(registry: Registry, name: str, rev: str) -> bool:
-    from ksi_patterns.errors import NotFoundError
-
-    try:
-        registry.find(name, rev)
-    except NotFoundError:
-        return False
-    return True
 
 
 def _read_file(path: Path) -> Document:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pygit2
 
@@ -20,6 +21,15 @@ class Release:
     tag: str
     commit_id: str
     skipped_worktree_paths: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "old_version": self.old_version,
+            "version": self.version,
+            "tag": self.tag,
+            "commit": self.commit_id,
+        }
 
 
 def release(registry: Registry, name: str, part: Bump, *, branch: str | None = None) -> Release:
@@ -48,7 +58,7 @@ def release(registry: Registry, name: str, part: Bump, *, branch: str | None = N
             document.tree["version"] = type(current)(new) if isinstance(current, str) else new
         return {path: document.dump().encode()}
 
-    result = store.commit(bumped, f"release({name}): {new}", branch)
+    result = registry.commit(bumped, f"release({name}): {new}", branch)
     store.create_tag(tag, result.commit_id, f"{name} {new}")
     return Release(name, old, new, tag, result.commit_id, result.skipped_worktree_paths)
 

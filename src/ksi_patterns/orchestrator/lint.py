@@ -66,13 +66,10 @@ class LintReport:
 
 def known_events(registry: Registry) -> Callable[[str], bool]:
     """Whether an event has a handler on a bus built as a session builds it."""
-    from ksi_patterns.composition.plugins import load_plugins, register_composition_handlers
-    from ksi_patterns.events.bus import EventBus
+    from ksi_patterns.operations.buses import open_bus  # TODO(layers): the caller passes this
 
-    bus = EventBus()
+    bus = open_bus(registry)
     try:
-        register_composition_handlers(bus, registry)
-        load_plugins(bus)
         for event in SESSION_HANDLERS:
             bus.on(event, _session_handler, name=f"orchestrator:{event}")
     finally:

@@ -22,20 +22,9 @@ if TYPE_CHECKING:
 def build_bus(session: Session) -> EventBus:
     """The bus the session's agents emit on: the event log, composition handlers, plugins, and
     `agent:spawn`."""
-    from ksi_patterns.composition.plugins import (
-        event_log_path,
-        load_plugins,
-        register_composition_handlers,
-    )
-    from ksi_patterns.events.bus import EventBus
+    from ksi_patterns.operations.buses import open_bus  # TODO(layers): the caller passes this
 
-    bus = EventBus(
-        log_path=event_log_path(session.registry),
-        metrics=session.metrics,
-        source=f"session:{session.id}",
-    )
-    register_composition_handlers(bus, session.registry)
-    load_plugins(bus)
+    bus = open_bus(session.registry, source=f"session:{session.id}", metrics=session.metrics)
 
     def agent_spawn(event: Event, bus: EventBus) -> dict[str, Any]:
         return spawn(session, event)

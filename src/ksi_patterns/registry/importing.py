@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.documents.model import DOCUMENT_DIRS, check_name, extends_of, stem
@@ -18,6 +19,14 @@ class ImportReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     dangling_extends: list[tuple[str, str]] = field(default_factory=list)  # (path, missing parent)
     commit_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "dangling_extends": [{"path": p, "extends": e} for p, e in self.dangling_extends],
+            "commit": self.commit_id,
+        }
 
 
 def _candidates(folder: Path) -> list[Path]:

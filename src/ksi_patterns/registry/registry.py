@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from ksi_patterns.documents.model import (
 )
 from ksi_patterns.documents.resources import starter_registry_dir
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
-from ksi_patterns.git.store import Store
+from ksi_patterns.git.store import ChangeFn, Changes, CommitResult, Store
 
 ENV_VAR = "KSI_REGISTRY"
 APP_NAME = "ksi-patterns"
@@ -47,6 +47,29 @@ class Registry:
 
     def read(self, path: str, ref: str = "HEAD") -> bytes:
         return self.store.read(path, ref)
+
+    def commit(
+        self,
+        changes: Changes | ChangeFn,
+        message: str,
+        branch: str | None = None,
+        *,
+        unchecked: Collection[str] = (),
+        **options: Any,
+    ) -> CommitResult:
+        """`Store.commit`, refusing (InputError, nothing written) any document it would write
+        that does not validate. `unchecked` paths are logs whose new entries were checked when
+        they were made: an append never re-reads the whole log."""
+        from ksi_patterns.documents.validation import check_written
+
+        def checked(tip: Any) -> Changes:
+            wanted = changes(tip) if callable(changes) else changes
+            for path, data in wanted.items():
+                if data is not None and path not in unchecked and is_document_path(path):
+                    check_written(path, data)
+            return wanted
+
+        return self.store.commit(checked, message, branch, **options)
 
     def config(self, ref: str = "HEAD") -> dict[str, Any]:
         data = load_plain(self.read(CONFIG_FILE, ref), CONFIG_FILE)
@@ -79,6 +102,14 @@ class Registry:
                 return patterns[0]
             raise UsageError(f"{name!r} is ambiguous at {ref}: {', '.join(sorted(matches))}")
         return matches[0]
+
+    def has(self, name: str, ref: str = "HEAD") -> bool:
+        """Whether a document called `name` is at `ref`."""
+        try:
+            self.find(name, ref)
+        except NotFoundError:
+            return False
+        return True
 
     def lookup(self, ref: str = "HEAD") -> Callable[[str], Any]:
         """name -> plain document at `ref` (None when missing), for `extends` resolution."""
@@ -129,6 +160,17 @@ def enclosing_registry(path: Path) -> Registry | None:
         if _is_registry_folder(folder):
             return _open_at(folder, "enclosing folder")
     return None
+
+
+def opener(explicit: str | os.PathLike[str] | None = None) -> Callable[[Path | None], Registry]:
+    """Opens the registry for a document near a path (the registry holding it, unless one was
+    named), or, given no path, the registry `open_registry` finds; only when called."""
+
+    def open_near(near: Path | None) -> Registry:
+        found = enclosing_registry(near) if near is not None and not explicit else None
+        return found or open_registry(explicit)
+
+    return open_near
 
 
 def open_registry(
