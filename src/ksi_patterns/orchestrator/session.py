@@ -3,7 +3,7 @@
 The session owns what every backend shares: the event bus (session_bus.py: composition handlers,
 plugins, and `agent:spawn`, which runs a sub-agent session with the same backend), the limits
 (options.py: turns per agent, tokens for the whole session, spawn depth), the transcript, and the
-summary (summary.py). A backend (backend.py) only decides what the agent does next: `anthropic`
+summary (summary.py). A backend (protocols.py) only decides what the agent does next: `anthropic`
 asks the model, `simulate` walks the DSL. Both act through `Agent.call_tool` / `Agent.emit`
 (agent.py, tools.py), so the same handlers run and the same records are kept.
 
@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from ksi_patterns.errors import KsiError, UsageError
 from ksi_patterns.orchestrator import prompts, session_bus
 from ksi_patterns.orchestrator.agent import Agent
-from ksi_patterns.orchestrator.backend import Backend, BackendError, SessionError
 from ksi_patterns.orchestrator.options import (
     DEFAULT_MODEL,
     DEFAULT_PROFILE,
@@ -31,6 +30,7 @@ from ksi_patterns.orchestrator.options import (
     Limits,
     SessionOptions,
 )
+from ksi_patterns.orchestrator.protocols import Backend, BackendError, SessionError
 from ksi_patterns.orchestrator.summary import Decision, Summary
 from ksi_patterns.orchestrator.tools import ToolOutcome
 from ksi_patterns.orchestrator.transcripts import (

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ksi_patterns.errors import KsiError, UsageError
 from ksi_patterns.orchestrator import prompts
 from ksi_patterns.orchestrator.agent import Agent
-from ksi_patterns.orchestrator.backend import SessionError
+from ksi_patterns.orchestrator.protocols import SessionError
 from ksi_patterns.orchestrator.tools import ToolOutcome, decision_of, outcome_of
 
 if TYPE_CHECKING:
