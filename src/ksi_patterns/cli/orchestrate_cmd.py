@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-    from ksi_patterns.orchestrator.session import Backend, Session, Summary
+    from ksi_patterns.orchestrator.protocols import Backend, SessionView
+    from ksi_patterns.orchestrator.session import Session, Summary
 
 
 class BackendName(StrEnum):
@@ -104,7 +105,7 @@ def run(
         secrets=(api_key,) if api_key else (),
     )
 
-    def factory(session: Session) -> Backend:
+    def factory(session: SessionView) -> Backend:
         if backend is BackendName.simulate:
             from ksi_patterns.orchestrator.simulate import SimulateBackend
 

@@ -30,7 +30,12 @@ from ksi_patterns.orchestrator.options import (
     Limits,
     SessionOptions,
 )
-from ksi_patterns.orchestrator.protocols import Backend, BackendError, SessionError
+from ksi_patterns.orchestrator.protocols import (
+    Backend,
+    BackendError,
+    BackendFactory,
+    SessionError,
+)
 from ksi_patterns.orchestrator.summary import Decision, Summary
 from ksi_patterns.orchestrator.tools import ToolOutcome
 from ksi_patterns.orchestrator.transcripts import (
@@ -70,7 +75,7 @@ class Session:
         self,
         registry: Registry,
         options: SessionOptions,
-        backend_factory: Callable[[Session], Backend],
+        backend_factory: BackendFactory,
         *,
         observers: tuple[Observer, ...] = (),
     ) -> None:
@@ -116,6 +121,13 @@ class Session:
     @property
     def tokens_total(self) -> int:
         return self.tokens_input + self.tokens_output
+
+    def tokens_left(self) -> int:
+        return max(0, self.limits.max_tokens - self.tokens_total)
+
+    def count_tokens(self, input_tokens: int, output_tokens: int) -> None:
+        self.tokens_input += input_tokens
+        self.tokens_output += output_tokens
 
     @property
     def transcript_path(self) -> Path:
