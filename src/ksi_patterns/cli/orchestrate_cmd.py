@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from rich.live import Live
 
     from ksi_patterns.orchestrator.protocols import Backend, SessionView
-    from ksi_patterns.orchestrator.session import Session, Summary
+    from ksi_patterns.orchestrator.session import BusFactory, Session
+    from ksi_patterns.orchestrator.summary import Summary
+    from ksi_patterns.registry.registry import Registry
 
 
 class BackendName(StrEnum):
@@ -79,7 +81,8 @@ def run(
     strategy through emit_event; prints a summary, keeps a transcript."""
     from ksi_patterns.errors import UsageError
     from ksi_patterns.events.conditions import parse_metrics
-    from ksi_patterns.orchestrator.session import Limits, Session, SessionOptions
+    from ksi_patterns.orchestrator.options import Limits, SessionOptions
+    from ksi_patterns.orchestrator.session import Session
     from ksi_patterns.registry.registry import open_registry
 
     if max_retries < 0:
@@ -123,7 +126,13 @@ def run(
     found = open_registry(registry)
     console = output.stderr() if _stderr_is_terminal() else None
     view = LiveView(console) if console is not None else None
-    session = Session(found, options, factory, observers=(view,) if view else ())
+    session = Session(
+        found,
+        options,
+        factory,
+        bus_factory=session_buses(found),
+        observers=(view,) if view else (),
+    )
     if view is not None:
         view.start(session)
     try:
@@ -137,6 +146,14 @@ def run(
         _print_summary(summary)
     for warning in summary.warnings:
         output.note(f"warning: {warning}")
+
+
+def session_buses(registry: Registry) -> BusFactory:
+    """The buses a session emits on: the registry's event log, the composition handlers and the
+    plugins (the session adds its own `agent:spawn`)."""
+    from ksi_patterns.composition.plugins import build_bus
+
+    return lambda source, metrics: build_bus(registry, source=source, metrics=metrics)
 
 
 def _stderr_is_terminal() -> bool:

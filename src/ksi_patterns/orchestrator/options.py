@@ -3,7 +3,7 @@ secrets), its `Limits` (turns, tokens, spawn depth) and the defaults they fall b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ksi_patterns.errors import UsageError
@@ -24,6 +24,9 @@ class Limits:
         for name in ("max_turns", "max_tokens", "sub_agent_turns"):
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
 
 
 @dataclass
