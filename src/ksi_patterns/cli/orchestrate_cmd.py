@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-    from ksi_patterns.orchestrator.protocols import Backend, SessionView
     from ksi_patterns.orchestrator.session import BusFactory, Session
     from ksi_patterns.orchestrator.summary import Summary
     from ksi_patterns.registry.registry import Registry
@@ -105,33 +104,15 @@ def run(
         model=model,
         limits=limits,
         metrics=parsed,
-        secrets=(api_key,) if api_key else (),
+        api_key=api_key,
+        max_retries=max_retries,
+        stream=stream,
     )
-
-    def factory(session: SessionView) -> Backend:
-        if backend is BackendName.simulate:
-            from ksi_patterns.orchestrator.simulate import SimulateBackend
-
-            return SimulateBackend(session)
-        from ksi_patterns.orchestrator.anthropic_backend import AnthropicBackend
-
-        return AnthropicBackend(
-            session,
-            api_key=api_key,
-            model=session.model or "",
-            max_retries=max_retries,
-            stream=stream,
-        )
-
     found = open_registry(registry)
     console = output.stderr() if _stderr_is_terminal() else None
     view = LiveView(console) if console is not None else None
     session = Session(
-        found,
-        options,
-        factory,
-        bus_factory=session_buses(found),
-        observers=(view,) if view else (),
+        found, options, bus_factory=session_buses(found), observers=(view,) if view else ()
     )
     if view is not None:
         view.start(session)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ksi_patterns.errors import KsiError, UsageError
 from ksi_patterns.orchestrator import prompts
 from ksi_patterns.orchestrator.agent import Agent
+from ksi_patterns.orchestrator.backends import make_backend
 from ksi_patterns.orchestrator.options import DEFAULT_MODEL, DEFAULT_PROFILE, SessionOptions
 from ksi_patterns.orchestrator.pattern import load_pattern
 from ksi_patterns.orchestrator.protocols import BackendFactory, SessionError
@@ -53,11 +54,13 @@ class Session:
         self,
         registry: Registry,
         options: SessionOptions,
-        backend_factory: BackendFactory,
         *,
         bus_factory: BusFactory,
+        backend_factory: BackendFactory | None = None,
         observers: tuple[Observer, ...] = (),
     ) -> None:
+        """A session of `options.pattern`; its backend is made by `backend_factory`, else the
+        one `options.backend` names (backends.py)."""
         from ksi_patterns.documents.model import check_name
 
         self.registry = registry
@@ -95,7 +98,10 @@ class Session:
         self.pattern_path = ""
         self.pattern_text = ""
         self.pattern_document: dict[str, Any] = {}
-        self.backend = backend_factory(self)
+        if backend_factory is None:
+            self.backend = make_backend(options.backend, self)
+        else:
+            self.backend = backend_factory(self)
 
     # -- properties ------------------------------------------------------------------------
 
@@ -178,7 +184,9 @@ class Session:
 
     def _start(self, system: str) -> Agent:
         """The transcript opened with its `session_start`, and the orchestrator agent."""
-        self._transcript = TranscriptWriter(self.transcript_path, secrets=self.options.secrets)
+        self._transcript = TranscriptWriter(
+            self.transcript_path, secrets=(*self.options.secrets, self.options.api_key)
+        )
         orchestrator = Agent(
             self,
             "orchestrator",
