@@ -12,6 +12,8 @@ from ksi_patterns.cli import output
 from ksi_patterns.cli.options import JsonOption, RegistryOption
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ksi_patterns.orchestrator.lint import LintReport
     from ksi_patterns.registry.registry import Registry
 
@@ -33,15 +35,15 @@ def lint(
 ) -> None:
     """Check a pattern's strategy DSL: lines that cannot be parsed, bad conditions, and events
     no handler receives (exit 1 when anything is reported)."""
-    from ksi_patterns.orchestrator.lint import known_events, lint_text
+    from ksi_patterns.orchestrator.lint import lint_text
     from ksi_patterns.registry.registry import open_registry
 
     found = open_registry(registry)
-    is_known = known_events(found)
+    handled = handled_events(found)
     reports: list[LintReport] = []
     for name in names:
         path, text, stem = _lint_source(found, name, ref)
-        reports.append(lint_text(text, path, stem, is_known))
+        reports.append(lint_text(text, path, stem, handled))
     problems = sum(len(report.findings) for report in reports)
     if json:
         output.print_json(
@@ -61,6 +63,16 @@ def lint(
             else:
                 output.note(f"{report.name}: {len(report.findings)} problem(s)")
     raise typer.Exit(1 if problems else 0)
+
+
+def handled_events(registry: Registry) -> Callable[[str], bool]:
+    """Whether an event has a handler on a bus built as `ksi orchestrate run` builds one (the
+    composition handlers and the plugins; lint adds the session's own `agent:spawn`)."""
+    from ksi_patterns.composition.plugins import build_bus
+
+    bus = build_bus(registry)
+    bus.close()  # nothing is emitted: the bus is only asked what it handles
+    return lambda event: bool(bus.handlers_for(event))
 
 
 def _lint_source(registry: Registry, name: str, ref: str | None) -> tuple[str, str, str]:
