@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
+    from ksi_patterns.orchestrator.options import SessionOptions
     from ksi_patterns.orchestrator.session import BusFactory, Session
     from ksi_patterns.orchestrator.summary import Summary
     from ksi_patterns.registry.registry import Registry
@@ -28,51 +29,62 @@ class BackendName(StrEnum):
     simulate = "simulate"
 
 
+PatternArgument = Annotated[str, typer.Argument(help="The orchestration pattern to run.")]
+TaskOption = Annotated[
+    str, typer.Option("--task", "-t", help="What the session should do.", show_default=False)
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The orchestrator's profile (default: the registry's "
+        "defaults.orchestrator_profile, else base_orchestrator).",
+        show_default=False,
+    ),
+]
+BackendOption = Annotated[
+    BackendName,
+    typer.Option(help="anthropic (the model) or simulate (an offline dry run of the DSL)."),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Model for the anthropic backend (default: the registry's defaults.model, "
+        "else claude-sonnet-5-5).",
+        show_default=False,
+    ),
+]
+MaxTurnsOption = Annotated[int, typer.Option(help="Turns of the orchestrator at most.")]
+MaxTokensOption = Annotated[
+    int, typer.Option(help="Input + output tokens of the whole session at most.")
+]
+SubAgentTurnsOption = Annotated[int, typer.Option(help="Turns of each spawned sub-agent at most.")]
+MaxRetriesOption = Annotated[
+    int, typer.Option(help="Retries of a failed API request (rate limits, overload).")
+]
+StreamOption = Annotated[bool, typer.Option(help="Stream responses (anthropic backend).")]
+MetricsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metrics",
+        "-m",
+        help="NAME=VALUE the conditions see (repeatable): 35%, true, 0.4, [1,2,3].",
+        show_default=False,
+    ),
+]
+
+
 def run(
-    pattern: Annotated[str, typer.Argument(help="The orchestration pattern to run.")],
-    task: Annotated[
-        str, typer.Option("--task", "-t", help="What the session should do.", show_default=False)
-    ],
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            help="The orchestrator's profile (default: the registry's "
-            "defaults.orchestrator_profile, else base_orchestrator).",
-            show_default=False,
-        ),
-    ] = None,
-    backend: Annotated[
-        BackendName,
-        typer.Option(help="anthropic (the model) or simulate (an offline dry run of the DSL)."),
-    ] = BackendName.anthropic,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Model for the anthropic backend (default: the registry's defaults.model, "
-            "else claude-sonnet-5-5).",
-            show_default=False,
-        ),
-    ] = None,
-    max_turns: Annotated[int, typer.Option(help="Turns of the orchestrator at most.")] = 20,
-    max_tokens: Annotated[
-        int, typer.Option(help="Input + output tokens of the whole session at most.")
-    ] = 200_000,
-    sub_agent_turns: Annotated[
-        int, typer.Option(help="Turns of each spawned sub-agent at most.")
-    ] = 8,
-    max_retries: Annotated[
-        int, typer.Option(help="Retries of a failed API request (rate limits, overload).")
-    ] = 2,
-    stream: Annotated[bool, typer.Option(help="Stream responses (anthropic backend).")] = False,
-    metrics: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--metrics",
-            "-m",
-            help="NAME=VALUE the conditions see (repeatable): 35%, true, 0.4, [1,2,3].",
-            show_default=False,
-        ),
-    ] = None,
+    pattern: PatternArgument,
+    task: TaskOption,
+    profile: ProfileOption = None,
+    backend: BackendOption = BackendName.anthropic,
+    model: ModelOption = None,
+    max_turns: MaxTurnsOption = 20,
+    max_tokens: MaxTokensOption = 200_000,
+    sub_agent_turns: SubAgentTurnsOption = 8,
+    max_retries: MaxRetriesOption = 2,
+    stream: StreamOption = False,
+    metrics: MetricsOption = None,
     registry: RegistryOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -81,21 +93,12 @@ def run(
     from ksi_patterns.errors import UsageError
     from ksi_patterns.events.conditions import parse_metrics
     from ksi_patterns.orchestrator.options import Limits, SessionOptions
-    from ksi_patterns.orchestrator.session import Session
     from ksi_patterns.registry.registry import open_registry
 
     if max_retries < 0:
         raise UsageError("--max-retries must be 0 or more")
     limits = Limits(max_turns, max_tokens, sub_agent_turns)
     parsed = parse_metrics(metrics or [])
-    api_key = ""
-    if backend is BackendName.anthropic:
-        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-        if not api_key:
-            raise UsageError(
-                "ANTHROPIC_API_KEY is not set: export your API key, or use --backend simulate "
-                "for an offline dry run"
-            )
     options = SessionOptions(
         pattern=pattern,
         task=task,
@@ -104,29 +107,50 @@ def run(
         model=model,
         limits=limits,
         metrics=parsed,
-        api_key=api_key,
+        api_key=_api_key(backend),
         max_retries=max_retries,
         stream=stream,
     )
-    found = open_registry(registry)
-    console = output.stderr() if _stderr_is_terminal() else None
-    view = LiveView(console) if console is not None else None
-    session = Session(
-        found, options, bus_factory=session_buses(found), observers=(view,) if view else ()
-    )
-    if view is not None:
-        view.start(session)
-    try:
-        summary = session.run()
-    finally:
-        if view is not None:
-            view.stop()
+    summary = _run_session(open_registry(registry), options)
     if json:
         output.print_json(summary.to_json())
     else:
         _print_summary(summary)
     for warning in summary.warnings:
         output.note(f"warning: {warning}")
+
+
+def _api_key(backend: BackendName) -> str:
+    """The anthropic backend's key, from the environment ("" for simulate)."""
+    from ksi_patterns.errors import UsageError
+
+    if backend is not BackendName.anthropic:
+        return ""
+    api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    if not api_key:
+        raise UsageError(
+            "ANTHROPIC_API_KEY is not set: export your API key, or use --backend simulate "
+            "for an offline dry run"
+        )
+    return api_key
+
+
+def _run_session(registry: Registry, options: SessionOptions) -> Summary:
+    """The session run, with the live view on a terminal."""
+    from ksi_patterns.orchestrator.session import Session
+
+    console = output.stderr() if _stderr_is_terminal() else None
+    view = LiveView(console) if console is not None else None
+    session = Session(
+        registry, options, bus_factory=session_buses(registry), observers=(view,) if view else ()
+    )
+    if view is not None:
+        view.start(session)
+    try:
+        return session.run()
+    finally:
+        if view is not None:
+            view.stop()
 
 
 def session_buses(registry: Registry) -> BusFactory:
