@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.errors import UsageError
-from ksi_patterns.orchestrator.agent import Agent
+
+if TYPE_CHECKING:
+    from ksi_patterns.orchestrator.agent import Agent
 
 SPAWN_EVENT = "agent:spawn"  # handled by the session itself, not by a composition handler
 
