@@ -79,7 +79,7 @@ class Session:
         )
         self.id = new_session_id()
         self.observers = observers
-        self.bus_factory = bus_factory
+        self._bus_factory = bus_factory
         # the counters: only this class changes them
         self.tokens_input = 0
         self.tokens_output = 0
@@ -103,7 +103,7 @@ class Session:
         else:
             self.backend = backend_factory(self)
 
-    # -- properties ------------------------------------------------------------------------
+    # -- tokens and state ------------------------------------------------------------------
 
     @property
     def tokens_total(self) -> int:
@@ -159,7 +159,7 @@ class Session:
         )
         self.pattern_path, self.pattern_text = loaded.path, loaded.text
         self.pattern_document = loaded.document
-        self.bus = self.bus_factory(f"session:{self.id}", self.metrics)
+        self.bus = self._bus_factory(f"session:{self.id}", self.metrics)
         self.bus.on(SPAWN_EVENT, self.spawn, name="orchestrator:agent_spawn")
         orchestrator = self._start(loaded.system)
         status, message = "completed", None
