@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,8 +10,7 @@ from ksi_patterns.cli import output
 from ksi_patterns.cli.options import JsonOption, RegistryOption
 
 if TYPE_CHECKING:
-    from ksi_patterns.orchestrator.lint import LintReport
-    from ksi_patterns.registry.registry import Registry
+    pass
 
 
 def lint(
@@ -33,15 +30,10 @@ def lint(
 ) -> None:
     """Check a pattern's strategy DSL: lines that cannot be parsed, bad conditions, and events
     no handler receives (exit 1 when anything is reported)."""
-    from ksi_patterns.orchestrator.lint import known_events, lint_text
+    from ksi_patterns.operations.checking import lint as run_lint
     from ksi_patterns.registry.registry import open_registry
 
-    found = open_registry(registry)
-    is_known = known_events(found)
-    reports: list[LintReport] = []
-    for name in names:
-        path, text, stem = _lint_source(found, name, ref)
-        reports.append(lint_text(text, path, stem, is_known))
+    reports = run_lint(open_registry(registry), names, ref=ref)
     problems = sum(len(report.findings) for report in reports)
     if json:
         output.print_json(
@@ -61,29 +53,3 @@ def lint(
             else:
                 output.note(f"{report.name}: {len(report.findings)} problem(s)")
     raise typer.Exit(1 if problems else 0)
-
-
-def _lint_source(registry: Registry, name: str, ref: str | None) -> tuple[str, str, str]:
-    """(path to show, text, pattern name) of what `name` designates."""
-    from ksi_patterns.documents.loading import decode
-    from ksi_patterns.documents.model import check_name
-    from ksi_patterns.errors import NotFoundError
-
-    as_path = Path(name)
-    if name.endswith((".yaml", ".yml")) or os.sep in name:
-        if not as_path.is_file():
-            raise NotFoundError(f"{name}: no such file")
-        return name, decode(as_path.read_bytes(), name), as_path.stem
-    check_name(name)
-    root = registry.store.root
-    if ref is None and root is not None:
-        try:
-            relative = registry.find(name, folder="orchestrations")
-        except NotFoundError:
-            relative = f"orchestrations/{name}.yaml"
-        on_disk = root / relative
-        if on_disk.is_file():
-            return output.relative_path(on_disk), decode(on_disk.read_bytes(), relative), name
-    relative = registry.find(name, ref or "HEAD", folder="orchestrations")
-    shown = relative if ref is None else f"{relative}@{ref}"
-    return shown, decode(registry.read(relative, ref or "HEAD"), shown), name

@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
 
-    from ksi_patterns.orchestrator.session import Backend, Session, Summary
+    from ksi_patterns.orchestrator.options import SessionOptions
+    from ksi_patterns.orchestrator.session import Session
+    from ksi_patterns.orchestrator.summary import Summary
+    from ksi_patterns.registry.registry import Registry
 
 
 class BackendName(StrEnum):
@@ -26,73 +29,76 @@ class BackendName(StrEnum):
     simulate = "simulate"
 
 
+PatternArgument = Annotated[str, typer.Argument(help="The orchestration pattern to run.")]
+TaskOption = Annotated[
+    str, typer.Option("--task", "-t", help="What the session should do.", show_default=False)
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        help="The orchestrator's profile (default: the registry's "
+        "defaults.orchestrator_profile, else base_orchestrator).",
+        show_default=False,
+    ),
+]
+BackendOption = Annotated[
+    BackendName,
+    typer.Option(help="anthropic (the model) or simulate (an offline dry run of the DSL)."),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Model for the anthropic backend (default: the registry's defaults.model, "
+        "else claude-sonnet-5-5).",
+        show_default=False,
+    ),
+]
+MaxTurnsOption = Annotated[int, typer.Option(help="Turns of the orchestrator at most.")]
+MaxTokensOption = Annotated[
+    int, typer.Option(help="Input + output tokens of the whole session at most.")
+]
+SubAgentTurnsOption = Annotated[int, typer.Option(help="Turns of each spawned sub-agent at most.")]
+MaxRetriesOption = Annotated[
+    int, typer.Option(help="Retries of a failed API request (rate limits, overload).")
+]
+StreamOption = Annotated[bool, typer.Option(help="Stream responses (anthropic backend).")]
+MetricsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metrics",
+        "-m",
+        help="NAME=VALUE the conditions see (repeatable): 35%, true, 0.4, [1,2,3].",
+        show_default=False,
+    ),
+]
+
+
 def run(
-    pattern: Annotated[str, typer.Argument(help="The orchestration pattern to run.")],
-    task: Annotated[
-        str, typer.Option("--task", "-t", help="What the session should do.", show_default=False)
-    ],
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            help="The orchestrator's profile (default: the registry's "
-            "defaults.orchestrator_profile, else base_orchestrator).",
-            show_default=False,
-        ),
-    ] = None,
-    backend: Annotated[
-        BackendName,
-        typer.Option(help="anthropic (the model) or simulate (an offline dry run of the DSL)."),
-    ] = BackendName.anthropic,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            help="Model for the anthropic backend (default: the registry's defaults.model, "
-            "else claude-sonnet-5-5).",
-            show_default=False,
-        ),
-    ] = None,
-    max_turns: Annotated[int, typer.Option(help="Turns of the orchestrator at most.")] = 20,
-    max_tokens: Annotated[
-        int, typer.Option(help="Input + output tokens of the whole session at most.")
-    ] = 200_000,
-    sub_agent_turns: Annotated[
-        int, typer.Option(help="Turns of each spawned sub-agent at most.")
-    ] = 8,
-    max_retries: Annotated[
-        int, typer.Option(help="Retries of a failed API request (rate limits, overload).")
-    ] = 2,
-    stream: Annotated[bool, typer.Option(help="Stream responses (anthropic backend).")] = False,
-    metrics: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--metrics",
-            "-m",
-            help="NAME=VALUE the conditions see (repeatable): 35%, true, 0.4, [1,2,3].",
-            show_default=False,
-        ),
-    ] = None,
+    pattern: PatternArgument,
+    task: TaskOption,
+    profile: ProfileOption = None,
+    backend: BackendOption = BackendName.anthropic,
+    model: ModelOption = None,
+    max_turns: MaxTurnsOption = 20,
+    max_tokens: MaxTokensOption = 200_000,
+    sub_agent_turns: SubAgentTurnsOption = 8,
+    max_retries: MaxRetriesOption = 2,
+    stream: StreamOption = False,
+    metrics: MetricsOption = None,
     registry: RegistryOption = None,
     json: JsonOption = False,
 ) -> None:
     """Run an orchestrator session on PATTERN: the model (or the simulator) carries out its
     strategy through emit_event; prints a summary, keeps a transcript."""
+    from ksi_patterns.cli.arguments import metrics as parse_metrics
     from ksi_patterns.errors import UsageError
-    from ksi_patterns.events.metric_values import parse_metrics
-    from ksi_patterns.orchestrator.session import Limits, Session, SessionOptions
+    from ksi_patterns.orchestrator.options import Limits, SessionOptions
     from ksi_patterns.registry.registry import open_registry
 
     if max_retries < 0:
         raise UsageError("--max-retries must be 0 or more")
     limits = Limits(max_turns, max_tokens, sub_agent_turns)
     parsed = parse_metrics(metrics or [])
-    api_key = ""
-    if backend is BackendName.anthropic:
-        api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
-        if not api_key:
-            raise UsageError(
-                "ANTHROPIC_API_KEY is not set: export your API key, or use --backend simulate "
-                "for an offline dry run"
-            )
     options = SessionOptions(
         pattern=pattern,
         task=task,
@@ -101,41 +107,48 @@ def run(
         model=model,
         limits=limits,
         metrics=parsed,
-        secrets=(api_key,) if api_key else (),
+        api_key=_api_key(backend),
+        max_retries=max_retries,
+        stream=stream,
     )
-
-    def factory(session: Session) -> Backend:
-        if backend is BackendName.simulate:
-            from ksi_patterns.orchestrator.simulate import SimulateBackend
-
-            return SimulateBackend(session)
-        from ksi_patterns.orchestrator.anthropic_backend import AnthropicBackend
-
-        return AnthropicBackend(
-            session,
-            api_key=api_key,
-            model=session.model or "",
-            max_retries=max_retries,
-            stream=stream,
-        )
-
-    found = open_registry(registry)
-    console = output.stderr() if _stderr_is_terminal() else None
-    view = LiveView(console) if console is not None else None
-    session = Session(found, options, factory, observers=(view,) if view else ())
-    if view is not None:
-        view.start(session)
-    try:
-        summary = session.run()
-    finally:
-        if view is not None:
-            view.stop()
+    summary = _run_session(open_registry(registry), options)
     if json:
         output.print_json(summary.to_json())
     else:
         _print_summary(summary)
     for warning in summary.warnings:
         output.note(f"warning: {warning}")
+
+
+def _api_key(backend: BackendName) -> str:
+    """The anthropic backend's key, from the environment ("" for simulate)."""
+    from ksi_patterns.errors import UsageError
+
+    if backend is not BackendName.anthropic:
+        return ""
+    api_key = os.environ.get("ANTHROPIC_API_KEY", "").strip()
+    if not api_key:
+        raise UsageError(
+            "ANTHROPIC_API_KEY is not set: export your API key, or use --backend simulate "
+            "for an offline dry run"
+        )
+    return api_key
+
+
+def _run_session(registry: Registry, options: SessionOptions) -> Summary:
+    """The session run, with the live view on a terminal."""
+    from ksi_patterns.operations.sessions import start_session
+
+    console = output.stderr() if _stderr_is_terminal() else None
+    view = LiveView(console) if console is not None else None
+    session = start_session(registry, options, observers=(view,) if view else ())
+    if view is not None:
+        view.start(session)
+    try:
+        return session.run()
+    finally:
+        if view is not None:
+            view.stop()
 
 
 def _stderr_is_terminal() -> bool:
@@ -304,10 +317,10 @@ def _shorten(text: str, limit: int) -> str:
 
 def sessions(registry: RegistryOption = None, json: JsonOption = False) -> None:
     """List the orchestrator sessions of this registry, oldest first."""
-    from ksi_patterns.orchestrator.transcripts import list_sessions
+    from ksi_patterns.operations.sessions import sessions as list_sessions
     from ksi_patterns.registry.registry import open_registry
 
-    found = list_sessions(open_registry(registry).store.state_dir)
+    found = list_sessions(open_registry(registry))
     if json:
         output.print_json([info.to_json() for info in found])
         return
@@ -338,11 +351,11 @@ def show(
     json: JsonOption = False,
 ) -> None:
     """Replay a session's transcript: turns, tool calls, events, decisions, the end."""
-    from ksi_patterns.orchestrator.transcripts import find_session, iter_lines, read_records
+    from ksi_patterns.operations.sessions import transcript
+    from ksi_patterns.orchestrator.transcripts import iter_lines
     from ksi_patterns.registry.registry import open_registry
 
-    path = find_session(open_registry(registry).store.state_dir, session_id)
-    records = read_records(path)
+    _path, records = transcript(open_registry(registry), session_id)
     if json:
         output.print_json(records)
         return

@@ -252,7 +252,8 @@ def _yaml_files(folder: Path) -> list[Path]:
     )
 
 
-def _shown(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """`path` as the user would type it here: relative to the current folder when inside."""
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
@@ -286,8 +287,10 @@ def sources_from_paths(paths: Iterable[Path]) -> tuple[list[Source], dict[Docume
             try:
                 data = file.read_bytes()
             except OSError as err:
-                raise InputError(f"cannot read: {err.strerror}", Position(_shown(file))) from None
-            sources.append(Source(_shown(file), data))
+                raise InputError(
+                    f"cannot read: {err.strerror}", Position(shown_path(file))
+                ) from None
+            sources.append(Source(shown_path(file), data))
         for kind, names in _registry_names(path).items():
             known.setdefault(kind, set()).update(names)
     return sources, known

@@ -1,24 +1,46 @@
 """One conversation of a session: the orchestrator (depth 0) or a spawned sub-agent. An `Agent`
 knows its limits, writes its records, and acts through `call_tool` (a model's tool call, checked)
-and `emit` (an event on the session's bus); backends drive it."""
+and `emit` (an event on the session's bus); backends drive it.
+
+An agent reaches its session only through `AgentHost`, the little it needs of it (records, the
+token budget, emitting), so that this module does not import the session."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ksi_patterns.orchestrator.tools import ToolOutcome, read_call
 
-if TYPE_CHECKING:
-    from ksi_patterns.orchestrator.session import Session
+
+class AgentHost(Protocol):
+    """What an agent needs of the session it runs in (session.py's `Session` is one)."""
+
+    def record(self, type_: str, **fields: Any) -> None: ...
+
+    def tokens_left(self) -> int:
+        """Tokens the whole session may still spend (0 when its limit is reached)."""
+
+    def count_tokens(self, input_tokens: int, output_tokens: int) -> None: ...
+
+    def emit(
+        self,
+        agent: Agent,
+        event: str,
+        data: Mapping[str, Any],
+        *,
+        delay: float | None,
+        condition: str | None,
+        line: int | None,
+    ) -> ToolOutcome: ...
 
 
 @dataclass
 class Agent:
     """One conversation: the orchestrator (depth 0) or a spawned sub-agent."""
 
-    session: Session
+    host: AgentHost
     name: str
     profile: str
     role: str | None
@@ -36,17 +58,17 @@ class Agent:
         """`max_turns` or `max_tokens` when the next turn must not start, else None."""
         if self.turns >= self.max_turns:
             return "max_turns"
-        if self.session.tokens_total >= self.session.limits.max_tokens:
+        if self.host.tokens_left() <= 0:
             return "max_tokens"
         return None
 
     def tokens_left(self) -> int:
-        return max(0, self.session.limits.max_tokens - self.session.tokens_total)
+        return self.host.tokens_left()
 
     # -- records ---------------------------------------------------------------------------
 
     def record(self, type_: str, **fields: Any) -> None:
-        self.session.record(type_, agent=self.name, depth=self.depth, **fields)
+        self.host.record(type_, agent=self.name, depth=self.depth, **fields)
 
     def count_turn(
         self,
@@ -58,8 +80,7 @@ class Agent:
         label: str | None = None,
     ) -> None:
         self.turns += 1
-        self.session.tokens_input += input_tokens
-        self.session.tokens_output += output_tokens
+        self.host.count_tokens(input_tokens, output_tokens)
         fields: dict[str, Any] = {"turn": self.turns, "stop_reason": stop_reason}
         if label is not None:
             fields["label"] = label
@@ -92,4 +113,4 @@ class Agent:
         condition: str | None = None,
         line: int | None = None,
     ) -> ToolOutcome:
-        return self.session.emit(self, event, data, delay=delay, condition=condition, line=line)
+        return self.host.emit(self, event, data, delay=delay, condition=condition, line=line)

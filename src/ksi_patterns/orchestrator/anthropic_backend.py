@@ -33,7 +33,8 @@ from anthropic.types import (
 )
 
 from ksi_patterns.orchestrator import prompts
-from ksi_patterns.orchestrator.session import Agent, BackendError, Session
+from ksi_patterns.orchestrator.agent import Agent
+from ksi_patterns.orchestrator.protocols import BackendError, SessionView
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -71,7 +72,7 @@ class AnthropicBackend:
 
     def __init__(
         self,
-        session: Session,
+        session: SessionView,
         *,
         api_key: str,
         model: str,

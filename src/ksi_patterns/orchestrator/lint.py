@@ -1,25 +1,23 @@
 """`ksi pattern lint`: the strategy's DSL lines that cannot be parsed, its conditions that are not
 valid expressions, and the events it emits that no handler would receive.
 
-"Known" events are those with a handler on a bus built as `ksi orchestrate run` builds it: the
-composition handlers, the installed plugins (entry points `ksi_patterns.handlers`) and the
-session's own `agent:spawn`. Positions are in the pattern file: the strategy block scalar's first
-line plus the line's offset inside it.
+Which events have a handler is the caller's to say (`handled`: on a bus built as
+`ksi orchestrate run` builds it, with the composition handlers and the installed plugins); the
+session's own `agent:spawn` is handled too. Positions are in the pattern file: the strategy block
+scalar's first line plus the line's offset inside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ksi_patterns.errors import Position
 from ksi_patterns.orchestrator import dsl
+from ksi_patterns.orchestrator.spawning import SPAWN_EVENT
 
-if TYPE_CHECKING:
-    from ksi_patterns.registry.registry import Registry
-
-SESSION_HANDLERS = ("agent:spawn",)  # handled by the orchestrator session itself
+SESSION_HANDLERS = (SPAWN_EVENT,)  # handled by the orchestrator session itself
 
 
 @dataclass(frozen=True)
@@ -64,53 +62,60 @@ class LintReport:
         }
 
 
-def known_events(registry: Registry) -> Callable[[str], bool]:
-    """Whether an event has a handler on a bus built as a session builds it."""
-    from ksi_patterns.operations.buses import open_bus  # TODO(layers): the caller passes this
-
-    bus = open_bus(registry)
-    try:
-        for event in SESSION_HANDLERS:
-            bus.on(event, _session_handler, name=f"orchestrator:{event}")
-    finally:
-        bus.close()
-    return lambda event: bool(bus.handlers_for(event))
-
-
-def _session_handler(event: Any, bus: Any) -> None:  # stands in for the session's own handler
-    return None
-
-
-def lint_text(text: str, path: str, name: str, is_known: Callable[[str], bool]) -> LintReport:
+def lint_text(text: str, path: str, name: str, handled: Callable[[str], bool]) -> LintReport:
+    """The findings in pattern `name` (file `path`, contents `text`); `handled` says whether an
+    event has a handler besides the session's own."""
     from ksi_patterns.documents.loading import load_plain
+
+    strategy_text = dsl.strategy_of(load_plain(text, path))
+    if strategy_text is None:
+        return LintReport(name, path, False, (), (), 0)
+    places = _Places(path, dsl.strategy_origin(text, path))
+    strategy = dsl.parse(strategy_text)
+    mentions: dict[str, list[dsl.Line]] = {}
+    for event, at in strategy.events():
+        mentions.setdefault(event, []).append(at)
+    findings = [
+        *_parse_errors(strategy, places),
+        *_condition_errors(strategy, places),
+        *_unhandled(mentions, places, handled),
+    ]
+    findings.sort(key=lambda f: (f.position.line or 0, f.position.column or 0, f.severity))
+    return LintReport(
+        name, path, True, tuple(findings), tuple(mentions), len(strategy.interpretive())
+    )
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Strategy lines as places in the pattern file."""
+
+    path: str
+    origin: tuple[int, int] | None  # where strategy line 1 is: None unless a literal block
+
+    def position(self, line: int, column: int) -> Position:
+        if self.origin is None:  # not a literal block: only the strategy's own line is known
+            return Position(self.path)
+        return Position(self.path, self.origin[0] + line - 1, self.origin[1] + column)
+
+    def where(self, line: int) -> str:
+        return "" if self.origin is not None else f" (strategy line {line})"
+
+
+def _parse_errors(strategy: dsl.Strategy, places: _Places) -> Iterator[Finding]:
+    for problem in strategy.problems:
+        yield Finding(
+            places.position(problem.line, problem.column),
+            "error",
+            f"cannot parse: {problem.reason}{places.where(problem.line)}",
+            problem.text,
+        )
+
+
+def _condition_errors(strategy: dsl.Strategy, places: _Places) -> Iterator[Finding]:
     from ksi_patterns.events.condition_syntax import ConditionError
     from ksi_patterns.events.conditions import check
 
-    document = load_plain(text, path)
-    strategy_text = dsl.strategy_of(document)
-    if strategy_text is None:
-        return LintReport(name, path, False, (), (), 0)
-    origin = dsl.strategy_origin(text, path)
-    strategy = dsl.parse(strategy_text)
-
-    def position(line: int, column: int) -> Position:
-        if origin is None:  # not a literal block: only the strategy's own line is known
-            return Position(path)
-        return Position(path, origin[0] + line - 1, origin[1] + column)
-
-    def where(line: int) -> str:
-        return "" if origin is not None else f" (strategy line {line})"
-
-    findings: list[Finding] = []
-    for problem in strategy.problems:
-        findings.append(
-            Finding(
-                position(problem.line, problem.column),
-                "error",
-                f"cannot parse: {problem.reason}{where(problem.line)}",
-                problem.text,
-            )
-        )
     for statement in strategy.walk():
         conditions: list[tuple[dsl.Line, str]] = []
         if isinstance(statement, dsl.If):
@@ -121,32 +126,26 @@ def lint_text(text: str, path: str, name: str, is_known: Callable[[str], bool]) 
             try:
                 check(condition)
             except ConditionError as err:
-                findings.append(
-                    Finding(
-                        position(at.number, at.column),
-                        "error",
-                        f"{err.message}{where(at.number)}",
-                        at.text,
-                    )
+                yield Finding(
+                    places.position(at.number, at.column),
+                    "error",
+                    f"{err.message}{places.where(at.number)}",
+                    at.text,
                 )
-    mentions: dict[str, list[dsl.Line]] = {}
-    for event, at in strategy.events():
-        mentions.setdefault(event, []).append(at)
-    for event, places in mentions.items():
-        if is_known(event):
+
+
+def _unhandled(
+    mentions: dict[str, list[dsl.Line]], places: _Places, handled: Callable[[str], bool]
+) -> Iterator[Finding]:
+    for event, lines in mentions.items():
+        if event in SESSION_HANDLERS or handled(event):
             continue
-        at = places[0]
-        more = f" (and {len(places) - 1} more line(s))" if len(places) > 1 else ""
-        findings.append(
-            Finding(
-                position(at.number, at.column),
-                "warning",
-                f"event {event!r} has no handler (composition handlers, plugins, "
-                f"agent:spawn){more}{where(at.number)}",
-                at.text,
-            )
+        at = lines[0]
+        more = f" (and {len(lines) - 1} more line(s))" if len(lines) > 1 else ""
+        yield Finding(
+            places.position(at.number, at.column),
+            "warning",
+            f"event {event!r} has no handler (composition handlers, plugins, "
+            f"agent:spawn){more}{places.where(at.number)}",
+            at.text,
         )
-    findings.sort(key=lambda f: (f.position.line or 0, f.position.column or 0, f.severity))
-    return LintReport(
-        name, path, True, tuple(findings), tuple(mentions), len(strategy.interpretive())
-    )

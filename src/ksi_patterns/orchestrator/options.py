@@ -1,9 +1,10 @@
-"""What a session is given: `SessionOptions` (pattern, task, backend, profile, model, metrics,
-secrets), its `Limits` (turns, tokens, spawn depth) and the defaults they fall back to."""
+"""What a session is given: `SessionOptions` (pattern, task, backend and its settings, profile,
+model, metrics, secrets), its `Limits` (turns, tokens, spawn depth) and the defaults they fall
+back to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ksi_patterns.errors import UsageError
@@ -25,6 +26,9 @@ class Limits:
             if getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
 
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
 
 @dataclass
 class SessionOptions:
@@ -36,3 +40,7 @@ class SessionOptions:
     limits: Limits = field(default_factory=Limits)
     metrics: dict[str, Any] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()  # never written to the transcript
+    # the anthropic backend's: its key (a secret too), retries of a failed request, streaming
+    api_key: str = field(default="", repr=False)
+    max_retries: int = 2
+    stream: bool = False

@@ -1,14 +1,13 @@
 """An orchestrator session: one agent (and its sub-agents) acting on a pattern through events.
 
-The session owns what every backend shares: the event bus (session_bus.py: composition handlers,
-plugins, and `agent:spawn`, which runs a sub-agent session with the same backend), the limits
-(options.py: turns per agent, tokens for the whole session, spawn depth), the transcript, and the
-summary (summary.py). A backend (backend.py) only decides what the agent does next: `anthropic`
-asks the model, `simulate` walks the DSL. Both act through `Agent.call_tool` / `Agent.emit`
-(agent.py, tools.py), so the same handlers run and the same records are kept.
-
-This module holds the run itself: loading the pattern and prompt, running the orchestrator's
-conversation, and ending with a summary. The names callers use are importable from here.
+The session owns what every backend shares: the event bus (made by the caller's bus factory, with
+the composition handlers and plugins; the session adds `agent:spawn`, which runs a sub-agent with
+the same backend), the limits (options.py: turns per agent, tokens for the whole session, spawn
+depth), the counters (tokens, events, errors, decisions, sub-agents), the transcript
+(transcripts.py) and the summary (summary.py). A backend (protocols.py) only decides what the
+agent does next: `anthropic` asks the model, `simulate` walks the DSL. Both act through
+`Agent.call_tool` / `Agent.emit` (agent.py, tools.py), which come back here as `Session.emit`, so
+the same handlers run and the same records are kept.
 """
 
 from __future__ import annotations
@@ -21,48 +20,34 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.errors import KsiError, UsageError
-from ksi_patterns.orchestrator import prompts, session_bus
+from ksi_patterns.orchestrator import prompts
 from ksi_patterns.orchestrator.agent import Agent
-from ksi_patterns.orchestrator.backend import Backend, BackendError, SessionError
-from ksi_patterns.orchestrator.options import (
-    DEFAULT_MODEL,
-    DEFAULT_PROFILE,
-    MAX_SPAWN_DEPTH,
-    Limits,
-    SessionOptions,
+from ksi_patterns.orchestrator.backends import make_backend
+from ksi_patterns.orchestrator.options import DEFAULT_MODEL, DEFAULT_PROFILE, SessionOptions
+from ksi_patterns.orchestrator.pattern import load_pattern
+from ksi_patterns.orchestrator.protocols import BackendFactory, SessionError
+from ksi_patterns.orchestrator.spawning import (
+    SPAWN_EVENT,
+    read_spawn,
+    spawn_result,
+    sub_agent_entry,
 )
 from ksi_patterns.orchestrator.summary import Decision, Summary
-from ksi_patterns.orchestrator.tools import ToolOutcome
-from ksi_patterns.orchestrator.transcripts import (
-    TranscriptWriter,
-    new_session_id,
-    sessions_dir,
-)
+from ksi_patterns.orchestrator.tools import ToolOutcome, decision_of, event_record, outcome_of
+from ksi_patterns.orchestrator.transcripts import TranscriptWriter, new_session_id, sessions_dir
 
 if TYPE_CHECKING:
+    from ksi_patterns.events.bus import EventBus
+    from ksi_patterns.events.types import Emission, Event
     from ksi_patterns.registry.registry import Registry
 
-__all__ = [
-    "DEFAULT_MODEL",
-    "DEFAULT_PROFILE",
-    "DELAYED_EVENTS_GRACE",
-    "MAX_SPAWN_DEPTH",
-    "Agent",
-    "Backend",
-    "BackendError",
-    "Decision",
-    "Limits",
-    "Observer",
-    "Session",
-    "SessionError",
-    "SessionOptions",
-    "Summary",
-    "ToolOutcome",
-]
-
 DELAYED_EVENTS_GRACE = 5.0  # seconds the session waits at its end for delayed events
+TRACK_EVENT = "composition:track_decision"
 
 Observer = Callable[[dict[str, Any]], None]
+# Called with the bus's source (`session:<id>`) and the session metrics; returns a bus that
+# already has the composition handlers and plugins (the session adds `agent:spawn`).
+BusFactory = Callable[[str, Mapping[str, Any]], "EventBus"]
 
 
 class Session:
@@ -70,10 +55,13 @@ class Session:
         self,
         registry: Registry,
         options: SessionOptions,
-        backend_factory: Callable[[Session], Backend],
         *,
+        bus_factory: BusFactory,
+        backend_factory: BackendFactory | None = None,
         observers: tuple[Observer, ...] = (),
     ) -> None:
+        """A session of `options.pattern`; its backend is made by `backend_factory`, else the
+        one `options.backend` names (backends.py)."""
         from ksi_patterns.documents.model import check_name
 
         self.registry = registry
@@ -92,6 +80,8 @@ class Session:
         )
         self.id = new_session_id()
         self.observers = observers
+        self._bus_factory = bus_factory
+        # the counters: only this class changes them
         self.tokens_input = 0
         self.tokens_output = 0
         self.events: Counter[str] = Counter()
@@ -109,13 +99,23 @@ class Session:
         self.pattern_path = ""
         self.pattern_text = ""
         self.pattern_document: dict[str, Any] = {}
-        self.backend = backend_factory(self)
+        if backend_factory is None:
+            self.backend = make_backend(options.backend, self)
+        else:
+            self.backend = backend_factory(self)
 
-    # -- properties ------------------------------------------------------------------------
+    # -- tokens and state ------------------------------------------------------------------
 
     @property
     def tokens_total(self) -> int:
         return self.tokens_input + self.tokens_output
+
+    def tokens_left(self) -> int:
+        return max(0, self.limits.max_tokens - self.tokens_total)
+
+    def count_tokens(self, input_tokens: int, output_tokens: int) -> None:
+        self.tokens_input += input_tokens
+        self.tokens_output += output_tokens
 
     @property
     def transcript_path(self) -> Path:
@@ -152,42 +152,42 @@ class Session:
 
     # -- the run ---------------------------------------------------------------------------
 
-    def _load(self) -> tuple[str, str]:
-        """The pattern's file and text, its resolved document, and the orchestrator's prompt."""
-        from ksi_patterns.documents.extends import resolve
-        from ksi_patterns.documents.loading import decode, load_plain
-
-        registry = self.registry
-        lookup = registry.lookup()
-        self.pattern_path = registry.find(self.pattern)
-        self.pattern_text = decode(registry.read(self.pattern_path), self.pattern_path)
-        document = load_plain(self.pattern_text, self.pattern_path)
-        kind = document.get("type") if isinstance(document, dict) else None
-        if not self.pattern_path.startswith("orchestrations/") or kind not in (
-            None,
-            "orchestration",
-        ):
-            raise UsageError(
-                f"{self.pattern!r} ({self.pattern_path}) is not an orchestration pattern"
-            )
-        self.pattern_document = resolve(self.pattern, lookup)
-        profile_text = prompts.profile_prompt(self.profile, lookup)
-        system = prompts.orchestrator_prompt(
-            profile_text,
-            self.pattern,
-            self.pattern_text,
-            self.pattern_document,
-            self.options.task,
-            self.metrics,
-        )
-        return profile_text, system
-
     def run(self) -> Summary:
         if not self.options.task.strip():
             raise UsageError("--task is empty: say what the session should do")
-        _profile_text, system = self._load()
-        self.bus = session_bus.build_bus(self)
-        self._transcript = TranscriptWriter(self.transcript_path, secrets=self.options.secrets)
+        loaded = load_pattern(
+            self.registry, self.pattern, self.profile, self.options.task, self.metrics
+        )
+        self.pattern_path, self.pattern_text = loaded.path, loaded.text
+        self.pattern_document = loaded.document
+        self.bus = self._bus_factory(f"session:{self.id}", self.metrics)
+        self.bus.on(SPAWN_EVENT, self.spawn, name="orchestrator:agent_spawn")
+        orchestrator = self._start(loaded.system)
+        status, message = "completed", None
+        try:
+            self.run_agent(orchestrator)
+            if orchestrator.stop_reason in ("max_turns", "max_tokens"):
+                status = "stopped"
+        except SessionError as err:
+            status, message = "error", err.message
+            self.record("error", message=err.message)
+            self._finish(orchestrator, status, message)
+            raise type(err)(
+                f"{err.message} (transcript kept: ksi orchestrate show {self.id})"
+            ) from None
+        except KeyboardInterrupt:
+            self._finish(orchestrator, "interrupted", "interrupted")
+            raise
+        except BaseException as err:
+            self._finish(orchestrator, "error", f"{type(err).__name__}: {err}")
+            raise
+        return self._finish(orchestrator, status, message)
+
+    def _start(self, system: str) -> Agent:
+        """The transcript opened with its `session_start`, and the orchestrator agent."""
+        self._transcript = TranscriptWriter(
+            self.transcript_path, secrets=(*self.options.secrets, self.options.api_key)
+        )
         orchestrator = Agent(
             self,
             "orchestrator",
@@ -209,33 +209,10 @@ class Session:
             profile=self.profile,
             task=self.options.task,
             metrics=self.metrics,
-            limits={
-                "max_turns": self.limits.max_turns,
-                "max_tokens": self.limits.max_tokens,
-                "sub_agent_turns": self.limits.sub_agent_turns,
-                "max_depth": self.limits.max_depth,
-            },
+            limits=self.limits.to_json(),
             system=system,
         )
-        status, message = "completed", None
-        try:
-            self.run_agent(orchestrator)
-            if orchestrator.stop_reason in ("max_turns", "max_tokens"):
-                status = "stopped"
-        except SessionError as err:
-            status, message = "error", err.message
-            self.record("error", message=err.message)
-            self._finish(orchestrator, status, message)
-            raise type(err)(
-                f"{err.message} (transcript kept: ksi orchestrate show {self.id})"
-            ) from None
-        except KeyboardInterrupt:
-            self._finish(orchestrator, "interrupted", "interrupted")
-            raise
-        except BaseException as err:
-            self._finish(orchestrator, "error", f"{type(err).__name__}: {err}")
-            raise
-        return self._finish(orchestrator, status, message)
+        return orchestrator
 
     def run_agent(self, agent: Agent) -> None:
         """`agent`'s conversation, carried out by the backend on top of the agent stack."""
@@ -304,9 +281,97 @@ class Session:
         condition: str | None,
         line: int | None,
     ) -> ToolOutcome:
-        return session_bus.emit(
-            self, agent, event, data, delay=delay, condition=condition, line=line
+        """`event` emitted by `agent` on the session's bus, recorded; the result for its tool
+        call."""
+        stack = self.agent_stack()
+        pushed = not stack or stack[-1] is not agent
+        if pushed:
+            stack.append(agent)
+        try:
+            emission = self.bus.emit(event, dict(data), delay=delay, condition=condition)
+        except SessionError:
+            raise
+        except KsiError as err:  # a bad condition, a refused event name
+            return self._refused(agent, event, data, line, err.message)
+        finally:
+            if pushed:
+                stack.pop()
+        if self.fatal is not None:  # a sub-agent's service failed: the session ends with it
+            fatal, self.fatal = self.fatal, None
+            raise fatal
+        outcome = outcome_of(emission)
+        if emission.emitted:
+            self.events[event] += 1
+        elif not emission.scheduled:
+            self.not_emitted += 1
+        if outcome.is_error:
+            self.errors += 1
+        fields = event_record(event, emission, outcome, delay=delay, condition=condition, line=line)
+        agent.record("event", **fields)
+        if event == TRACK_EVENT and emission.emitted and not outcome.is_error:
+            self._track(agent, emission)
+        return outcome
+
+    def _refused(
+        self, agent: Agent, event: str, data: Mapping[str, Any], line: int | None, reason: str
+    ) -> ToolOutcome:
+        """What an event the bus refused to emit comes to: an error, recorded."""
+        self.errors += 1
+        fields: dict[str, Any] = {"event": event, "data": dict(data), "emitted": False}
+        if line is not None:
+            fields["line"] = line
+        agent.record("event", **fields, reason=reason, is_error=True, results=[])
+        return ToolOutcome({"event": event, "emitted": False, "error": reason}, True)
+
+    def _track(self, agent: Agent, emission: Emission) -> None:
+        decision = decision_of(agent.name, emission)
+        self.decisions.append(decision)
+        fields = decision.to_json()
+        fields.pop("agent")
+        agent.record("decision", **fields)
+
+    def spawn(self, event: Event, bus: EventBus) -> dict[str, Any]:
+        """The `agent:spawn` handler: a sub-agent of the agent whose turn emitted it, run to its
+        end with the session's backend; its text is the handler's result."""
+        stack = self.agent_stack()
+        if not stack:
+            raise UsageError("agent:spawn runs only during an agent's turn (not delayed)")
+        parent = stack[-1]
+        request = read_spawn(
+            event.data,
+            parent,
+            max_depth=self.limits.max_depth,
+            pattern=self.pattern,
+            session_task=self.options.task,
         )
+        profile_text = prompts.profile_prompt(request.profile, self.registry.lookup())
+        self.spawned += 1
+        agent = Agent(
+            self,
+            f"{request.role or request.profile}#{self.spawned}",
+            request.profile,
+            request.role,
+            request.task,
+            prompts.agent_prompt(profile_text, request.role, request.task),
+            depth=request.depth,
+            max_turns=self.limits.sub_agent_turns,
+        )
+        self.record(
+            "agent_start", agent=agent.name, depth=agent.depth, profile=agent.profile,
+            role=agent.role, task=agent.task, parent=parent.name, system=agent.system,
+        )  # fmt: skip
+        try:
+            self.run_agent(agent)
+        except SessionError as err:
+            # the service failed inside the sub-agent: the whole session ends with it
+            self.fatal = err
+            raise
+        self.record(
+            "agent_end", agent=agent.name, depth=agent.depth, turns=agent.turns,
+            stop_reason=agent.stop_reason, text=agent.final_text,
+        )  # fmt: skip
+        self.agents.append(sub_agent_entry(agent))
+        return spawn_result(agent)
 
 
 def _config(registry: Registry) -> dict[str, Any]:

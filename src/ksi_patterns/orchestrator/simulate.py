@@ -16,13 +16,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ksi_patterns.orchestrator import dsl
-from ksi_patterns.orchestrator.session import Agent, Session
+from ksi_patterns.orchestrator.agent import Agent
+from ksi_patterns.orchestrator.protocols import SessionView
 
 
 class SimulateBackend:
     name = "simulate"
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: SessionView) -> None:
         self.session = session
 
     def run(self, agent: Agent) -> None:
@@ -45,7 +46,7 @@ class SimulateBackend:
 
 
 class _Walk:
-    def __init__(self, session: Session, agent: Agent) -> None:
+    def __init__(self, session: SessionView, agent: Agent) -> None:
         self.session = session
         self.agent = agent
         self.metrics: Mapping[str, Any] = session.metrics
@@ -233,7 +234,7 @@ class _Walk:
         )
 
 
-def _own(session: Session) -> Any:
+def _own(session: SessionView) -> Any:
     from ksi_patterns.documents.loading import load_plain
 
     return load_plain(session.pattern_text, session.pattern_path)

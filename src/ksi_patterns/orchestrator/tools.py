@@ -1,6 +1,6 @@
 """The agent's one tool, `emit_event`: what its input must be (`read_call`), what its result
-says about an emission (`outcome_of`), and the decision a `composition:track_decision` result
-records (`decision_of`)."""
+says about an emission (`outcome_of`), how the transcript records the emission (`event_record`),
+and the decision a `composition:track_decision` result records (`decision_of`)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,36 @@ def outcome_of(emission: Emission) -> ToolOutcome:
         content["error"] = emission.error
     failed = emission.outcome in (CONDITION_ERROR, REFUSED) or bool(emission.failed)
     return ToolOutcome(content, failed)
+
+
+def event_record(
+    event: str,
+    emission: Emission,
+    outcome: ToolOutcome,
+    *,
+    delay: float | None,
+    condition: str | None,
+    line: int | None,
+) -> dict[str, Any]:
+    """The transcript's `event` record of `emission` (the fields an agent adds aside)."""
+    fields: dict[str, Any] = {
+        "event": event,
+        "id": emission.event.id,
+        "data": emission.event.data,
+        "emitted": emission.emitted,
+        "scheduled": emission.scheduled,
+        "outcome": emission.outcome,
+        "reason": emission.reason,
+        "results": emission.results,
+        "is_error": outcome.is_error,
+    }
+    if delay is not None:
+        fields["delay"] = delay
+    if condition is not None:
+        fields["condition"] = condition
+    if line is not None:
+        fields["line"] = line
+    return fields
 
 
 def decision_of(agent: str, emission: Emission) -> Decision:

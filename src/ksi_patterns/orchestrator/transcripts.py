@@ -214,70 +214,86 @@ def _describe(record: dict[str, Any]) -> Iterator[str]:
     prefix = f"{str(get('time', ''))[11:23]} {'  ' * depth}"
     who = f"[{get('agent')}] " if get("agent") else ""
     if kind == "session_start":
-        model = f" ({get('model')})" if get("model") else ""
-        yield (
-            f"{prefix}session {get('session')}: {get('pattern')} on {get('backend')}{model}, "
-            f"profile {get('profile')}"
-        )
-        yield f"{prefix}task: {_short(get('task'), 500)}"
-        if get("metrics"):
-            yield f"{prefix}metrics: {_short(get('metrics'))}"
+        yield from _describe_start(record, prefix)
     elif kind == "turn":
-        usage = get("usage") or {}
-        label = f" ({get('label')})" if get("label") else ""
-        stop = f": stop {get('stop_reason')}" if get("stop_reason") else ""
-        tokens = (
-            f", {usage.get('input_tokens', 0)}+{usage.get('output_tokens', 0)} tokens"
-            if usage
-            else ""
-        )
-        yield f"{prefix}{who}turn {get('turn')}{label}{stop}{tokens}"
-        for block in get("content") or []:
-            if block.get("type") == "text" and str(block.get("text", "")).strip():
-                yield f"{prefix}  says: {_short(block['text'], 500)}"
-    elif kind == "tool_call":
-        yield f"{prefix}{who}tool {get('name')}: {_short(get('input'))}"
-    elif kind == "tool_error":
-        yield f"{prefix}{who}tool call refused: {get('message')}"
+        yield from _describe_turn(record, prefix, who)
     elif kind == "event":
-        state = "emitted" if get("emitted") else f"not emitted ({get('reason')})"
-        if get("emitted") and get("outcome") == "no handler":
-            state = "emitted (no handler)"
-        if get("scheduled"):
-            state = "scheduled"
-        if get("is_error"):
-            state += ", error"
-        where = f" (line {get('line')})" if get("line") else ""
-        data = _short(get("data"), 120)
-        yield f"{prefix}{who}event {get('event')} {data}: {state}{where}"
-        for result in get("results") or []:
-            yield f"{prefix}  -> {_short(result)}"
-    elif kind == "decision":
+        yield from _describe_event(record, prefix, who)
+    else:
+        yield prefix + _describe_other(record, who)
+
+
+def _describe_start(record: dict[str, Any], prefix: str) -> Iterator[str]:
+    get = record.get
+    model = f" ({get('model')})" if get("model") else ""
+    yield (
+        f"{prefix}session {get('session')}: {get('pattern')} on {get('backend')}{model}, "
+        f"profile {get('profile')}"
+    )
+    yield f"{prefix}task: {_short(get('task'), 500)}"
+    if get("metrics"):
+        yield f"{prefix}metrics: {_short(get('metrics'))}"
+
+
+def _describe_turn(record: dict[str, Any], prefix: str, who: str) -> Iterator[str]:
+    get = record.get
+    usage = get("usage") or {}
+    label = f" ({get('label')})" if get("label") else ""
+    stop = f": stop {get('stop_reason')}" if get("stop_reason") else ""
+    tokens = (
+        f", {usage.get('input_tokens', 0)}+{usage.get('output_tokens', 0)} tokens" if usage else ""
+    )
+    yield f"{prefix}{who}turn {get('turn')}{label}{stop}{tokens}"
+    for block in get("content") or []:
+        if block.get("type") == "text" and str(block.get("text", "")).strip():
+            yield f"{prefix}  says: {_short(block['text'], 500)}"
+
+
+def _describe_event(record: dict[str, Any], prefix: str, who: str) -> Iterator[str]:
+    get = record.get
+    state = "emitted" if get("emitted") else f"not emitted ({get('reason')})"
+    if get("emitted") and get("outcome") == "no handler":
+        state = "emitted (no handler)"
+    if get("scheduled"):
+        state = "scheduled"
+    if get("is_error"):
+        state += ", error"
+    where = f" (line {get('line')})" if get("line") else ""
+    data = _short(get("data"), 120)
+    yield f"{prefix}{who}event {get('event')} {data}: {state}{where}"
+    for result in get("results") or []:
+        yield f"{prefix}  -> {_short(result)}"
+
+
+def _describe_other(record: dict[str, Any], who: str) -> str:
+    """The one line of any other record, after its time and indentation."""
+    get = record.get
+    kind = get("type")
+    if kind == "tool_call":
+        return f"{who}tool {get('name')}: {_short(get('input'))}"
+    if kind == "tool_error":
+        return f"{who}tool call refused: {get('message')}"
+    if kind == "decision":
         confidence = f" (confidence {get('confidence')})" if get("confidence") is not None else ""
         commit = f", commit {str(get('commit'))[:10]}" if get("commit") else ""
-        yield f"{prefix}{who}decision {get('decision')} on {get('pattern')}{confidence}{commit}"
-    elif kind == "agent_start":
-        yield (f"{prefix}spawned {get('agent')} (profile {get('profile')}): {_short(get('task'))}")
-    elif kind == "agent_end":
-        yield f"{prefix}{who}finished: {get('stop_reason')}: {_short(get('text'), 300)}"
-    elif kind == "skipped":
-        text = _short(get("text"), 100)
-        yield f"{prefix}line {get('line')}: skipped: {text} ({get('reason')})"
-    elif kind == "condition":
+        return f"{who}decision {get('decision')} on {get('pattern')}{confidence}{commit}"
+    if kind == "agent_start":
+        return f"spawned {get('agent')} (profile {get('profile')}): {_short(get('task'))}"
+    if kind == "agent_end":
+        return f"{who}finished: {get('stop_reason')}: {_short(get('text'), 300)}"
+    if kind == "skipped":
+        return f"line {get('line')}: skipped: {_short(get('text'), 100)} ({get('reason')})"
+    if kind == "condition":
         value = str(get("value")).lower()
-        yield (
-            f"{prefix}line {get('line')}: {get('condition')} -> {value} "
-            f"({_short(get('metrics'), 120)})"
-        )
-    elif kind == "awaited":
-        yield f"{prefix}line {get('line')}: AWAIT {get('target')}: {get('note')}"
-    elif kind == "error":
-        yield f"{prefix}error: {get('message')}"
-    elif kind == "warning":
-        yield f"{prefix}warning: {get('message')}"
-    elif kind == "session_end":
+        return f"line {get('line')}: {get('condition')} -> {value} ({_short(get('metrics'), 120)})"
+    if kind == "awaited":
+        return f"line {get('line')}: AWAIT {get('target')}: {get('note')}"
+    if kind == "error":
+        return f"error: {get('message')}"
+    if kind == "warning":
+        return f"warning: {get('message')}"
+    if kind == "session_end":
         message = f", {get('message')}" if get("message") else ""
-        yield f"{prefix}session {get('status')}: stop {get('stop_reason')}{message}"
-    else:
-        rest = {k: v for k, v in record.items() if k not in ("type", "time")}
-        yield f"{prefix}{kind}: {_short(rest)}"
+        return f"session {get('status')}: stop {get('stop_reason')}{message}"
+    rest = {k: v for k, v in record.items() if k not in ("type", "time")}
+    return f"{kind}: {_short(rest)}"
