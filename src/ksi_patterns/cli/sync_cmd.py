@@ -6,7 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
+    from ksi_patterns.registry.registry import Registry
     from ksi_patterns.remote.remotes import PushResult
     from ksi_patterns.remote.sync import PullResult
 
@@ -68,10 +69,10 @@ def _listener() -> Iterator[_Bars | None]:
         yield _Bars(bars)
 
 
-def _open(registry: Path | None) -> Any:
+def _open(registry: Path | None) -> Registry:
     from ksi_patterns.registry.registry import open_registry
 
-    return open_registry(registry).store
+    return open_registry(registry)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,21 +87,10 @@ def clone(
     json: JsonOption = False,
 ) -> None:
     """Clone a shared registry; its YAML files merge through ksi's structural engine."""
-    from ksi_patterns.registry.registry import Registry, install_merge_driver
-    from ksi_patterns.remote.remotes import clone as run_clone
-    from ksi_patterns.remote.urls import redact
+    from ksi_patterns.operations.sharing import clone as run_clone
 
-    target = directory if directory is not None else Path(_folder_name(url))
     with _listener() as listener:
-        store = run_clone(url, target, listener)
-    install_merge_driver(store)
-    registry = Registry(store)
-    facts = {
-        "url": redact(url),
-        "location": str(registry.location),
-        "branch": store.current_branch,
-        "documents": len(registry.document_paths()),
-    }
+        facts = run_clone(url, directory, listener=listener).to_json()
     if json:
         output.print_json(facts)
         return
@@ -110,20 +100,13 @@ def clone(
     )
 
 
-def _folder_name(url: str) -> str:
-    """What `git clone` would call the folder: the last path part without `.git`."""
-    tail = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    name = tail.removesuffix(".git") or "registry"
-    return name if name not in (".", "..") else "registry"
-
-
 def remote_add(
     name: Annotated[str, typer.Argument(help="A short name, e.g. origin.")],
     url: Annotated[str, typer.Argument(help="URL or path of the shared registry.")],
     registry: RegistryOption = None,
 ) -> None:
     """Add a remote to push to and pull from."""
-    from ksi_patterns.remote.remotes import add_remote
+    from ksi_patterns.operations.sharing import add_remote
 
     added = add_remote(_open(registry), name, url)
     output.say(f"Added remote {added.name}: {added.url}")
@@ -136,7 +119,7 @@ def remote_add(
 
 def remote_list(registry: RegistryOption = None, json: JsonOption = False) -> None:
     """The remotes, with their URLs (passwords and tokens hidden)."""
-    from ksi_patterns.remote.remotes import list_remotes
+    from ksi_patterns.operations.sharing import list_remotes
 
     found = list_remotes(_open(registry))
     if json:
@@ -154,7 +137,7 @@ def remote_remove(
     registry: RegistryOption = None,
 ) -> None:
     """Forget a remote (its remote-tracking branches go with it)."""
-    from ksi_patterns.remote.remotes import remove_remote
+    from ksi_patterns.operations.sharing import remove_remote
 
     remove_remote(_open(registry), name)
     output.say(f"Removed remote {name}.")
@@ -175,23 +158,19 @@ def push(
     json: JsonOption = False,
 ) -> None:
     """Push the current branch (or --branch B, or --all) to a remote; never forced."""
-    from ksi_patterns.errors import UsageError
-    from ksi_patterns.remote.remotes import branch_refspecs
-    from ksi_patterns.remote.remotes import push as run_push
+    from ksi_patterns.operations.sharing import push as run_push
 
     if branch and all_branches:
         raise typer.BadParameter("--branch and --all exclude each other")
-    store = _open(registry)
-    if all_branches:
-        branches = store.branches()
-    else:
-        current = branch or store.current_branch
-        if current is None:
-            raise UsageError("HEAD is detached: pass --branch")
-        branches = [current]
-    specs = branch_refspecs(store, branches, tags=tags)
     with _listener() as listener:
-        result = run_push(store, specs, remote, listener)
+        result = run_push(
+            _open(registry),
+            remote,
+            branch=branch,
+            all_branches=all_branches,
+            tags=tags,
+            listener=listener,
+        )
     if json:
         output.print_json(result.to_json())
     else:
@@ -206,7 +185,7 @@ def pull(
     json: JsonOption = False,
 ) -> None:
     """Fetch, then merge the remote's branch into the current one (structurally)."""
-    from ksi_patterns.remote.sync import pull as run_pull
+    from ksi_patterns.operations.sharing import pull as run_pull
 
     with _listener() as listener:
         result = run_pull(_open(registry), remote, listener=listener)
@@ -225,7 +204,7 @@ def sync(
     json: JsonOption = False,
 ) -> None:
     """Pull, then push; pulls and pushes again (a few times) if the remote moved meanwhile."""
-    from ksi_patterns.remote.sync import sync as run_sync
+    from ksi_patterns.operations.sharing import sync as run_sync
 
     with _listener() as listener:
         result = run_sync(_open(registry), remote, tags=tags, listener=listener)

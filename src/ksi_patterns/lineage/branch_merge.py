@@ -25,7 +25,7 @@ def merge_branch(
     if target is None:
         from ksi_patterns.errors import UsageError
 
-        raise UsageError("HEAD is detached: pass --branch")
+        raise UsageError("HEAD is detached: name the branch to merge {field}", field="into")
     theirs_tip = store.resolve(theirs_ref)
 
     def planner(ours_tip: pygit2.Commit) -> Plan:

@@ -47,7 +47,7 @@ def target_branch(registry: Registry, fork: str, explicit: str | None) -> str:
         return current
     if "main" in registry.store.branches():
         return "main"
-    raise UsageError("cannot tell which branch to merge into: pass --branch")
+    raise UsageError("cannot tell which branch to merge into: name it with {field}", field="branch")
 
 
 def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -> Outcome:
@@ -63,7 +63,9 @@ def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -
     link = parent_link(load_plain(fork_text, fork_path))
     parent = request.into or (link.name if link else None)
     if parent is None:
-        raise UsageError(f"{request.fork} has no lineage parent: say where with --into")
+        raise UsageError(
+            f"{request.fork} has no lineage parent: say where with {{field}}", field="into"
+        )
     check_name(parent)
     if parent == request.fork:
         raise UsageError(f"{request.fork} cannot be merged into itself")

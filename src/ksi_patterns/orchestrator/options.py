@@ -24,7 +24,7 @@ class Limits:
     def __post_init__(self) -> None:
         for name in ("max_turns", "max_tokens", "sub_agent_turns"):
             if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+                raise UsageError("{field} must be at least 1", field=name)
 
     def to_json(self) -> dict[str, int]:
         return asdict(self)

@@ -154,7 +154,7 @@ class Session:
 
     def run(self) -> Summary:
         if not self.options.task.strip():
-            raise UsageError("--task is empty: say what the session should do")
+            raise UsageError("{field} is empty: say what the session should do", field="task")
         loaded = load_pattern(
             self.registry, self.pattern, self.profile, self.options.task, self.metrics
         )
