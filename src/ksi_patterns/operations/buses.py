@@ -7,7 +7,7 @@ find the registry in the bus's `context`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +17,6 @@ from ksi_patterns.errors import KsiError
 if TYPE_CHECKING:
     from ksi_patterns.events.bus import EventBus
     from ksi_patterns.events.plugins import PluginReport
-    from ksi_patterns.operations.caller import Warn
     from ksi_patterns.registry.registry import Registry
 
 LOG_FILE = "events.jsonl"
@@ -35,7 +34,7 @@ def open_bus(
     source: str = "api",
     metrics: Mapping[str, Any] | None = None,
     plugins: bool = True,
-    warn: Warn | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> EventBus:
     """A bus logging to the registry's event log, with the composition handlers and (unless
     `plugins` is false) the plugins; plugins that fail to load are reported to `warn`. Without a
