@@ -296,3 +296,16 @@ def test_keep_ours_entries_are_never_merged() -> None:
     # Without the policy the same inputs conflict on runs and take theirs' name.
     plain = merge(base, ours, theirs)
     assert [c.kind for c in plain.conflicts] == ["both-modified"]
+
+
+def test_one_definition_of_markers_left_behind() -> None:
+    """The engine (falls back to lines) and --continue (refuses) see the same leftovers: an
+    opening or closing marker line; `=======` alone is a valid line of a YAML block scalar."""
+    from ksi_patterns.merge.markers import first_marker_line, has_markers, take_side
+
+    block = "note: |\n  above\n  =======\n  below\n"
+    assert not has_markers(block) and first_marker_line(block) is None
+    left = "a: 1\n<<<<<<< ours\nb: 2\n=======\nb: 3\n>>>>>>> theirs\n"
+    assert has_markers(left) and first_marker_line(left) == 2
+    assert take_side(left, "ours") == "a: 1\nb: 2\n"
+    assert take_side(left, "theirs") == "a: 1\nb: 3\n"

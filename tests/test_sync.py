@@ -20,7 +20,7 @@ import pytest
 from conftest import REPO_ROOT, RunFn, commit_all, git, head
 from gitdaemon import GitDaemon, unavailable
 from ksi_patterns.documents.loading import load_plain
-from ksi_patterns.lineage.merging import take_side
+from ksi_patterns.merge.markers import take_side
 
 PATTERN = "orchestrations/adaptive_tournament_v2.yaml"
 DECISIONS = "orchestrations/adaptive_tournament_v2_decisions.yaml"

@@ -24,8 +24,9 @@ from ksi_patterns.documents.model import (
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
 from ksi_patterns.lineage.forks import lineage_position, parent_link, utc_now
 from ksi_patterns.lineage.merge_state import MergeState
-from ksi_patterns.lineage.merging import Outcome, Plan, continue_merge, run, take_side
+from ksi_patterns.lineage.merging import Outcome, Plan, continue_merge, run
 from ksi_patterns.merge import DEFAULT_POLICIES, KEEP_OURS, merge
+from ksi_patterns.merge.markers import take_side
 from ksi_patterns.registry.registry import Registry
 
 

@@ -8,7 +8,6 @@ so that `--continue` can commit what the user resolved and `--abort` can put thi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,8 +21,7 @@ from ksi_patterns.git.worktree import modified_paths
 from ksi_patterns.lineage import merge_state
 from ksi_patterns.lineage.merge_state import MergeState
 from ksi_patterns.merge import Conflict
-
-MARKER_LINE = re.compile(r"^(<{7}|\|{7}|={7}|>{7})(?: |$)", re.MULTILINE)
+from ksi_patterns.merge.markers import first_marker_line
 
 
 @dataclass
@@ -179,10 +177,8 @@ def continue_merge(store: Store, finisher: Finisher | None = None) -> str:
 
 
 def _check_resolved(path: str, data: bytes) -> None:
-    text = data.decode("utf-8", errors="replace")
-    marker = MARKER_LINE.search(text)
-    if marker:
-        line = text.count("\n", 0, marker.start()) + 1
+    line = first_marker_line(data.decode("utf-8", errors="replace"))
+    if line is not None:
         raise UsageError(f"{Position(path, line, 1)}: conflict markers are still there")
     if path.endswith((".yaml", ".yml")):
         try:
@@ -210,18 +206,3 @@ def abort_merge(store: Store) -> list[str]:
     store.repo.index.read(force=True)
     merge_state.clear(store)
     return restored
-
-
-def take_side(text: str, side: str) -> str:
-    """Resolve every marker block of `text` by taking `side` ("ours" or "theirs")."""
-    out: list[str] = []
-    section: str | None = None
-    for line in text.splitlines(keepends=True):
-        marker = MARKER_LINE.match(line)
-        if marker:
-            kind = marker.group(1)[0]
-            section = {"<": "ours", "|": "base", "=": "theirs", ">": None}[kind]
-            continue
-        if section is None or section == side:
-            out.append(line)
-    return "".join(out)

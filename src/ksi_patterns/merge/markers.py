@@ -21,9 +21,11 @@ from ksi_patterns.merge.result import Conflict
 
 Lines = list[str]
 
+# The four lines of a diff3 marker block: <<<<<<< ours, ||||||| base, ======= and >>>>>>> theirs.
+MARKER_LINE = re.compile(r"^(<{7}|\|{7}|={7}|>{7})(?: |$)", re.MULTILINE)
 # A line that a previous, unresolved merge left behind. `=======` alone is a valid YAML scalar
 # line in a block of text, so only the opening and closing markers count.
-_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
+_LEFT_BEHIND = re.compile(r"^(<{7}|>{7})(?: |$)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,28 @@ class Labels:
 
 
 def has_markers(text: str) -> bool:
-    return _MARKER.search(text) is not None
+    return _LEFT_BEHIND.search(text) is not None
+
+
+def first_marker_line(text: str) -> int | None:
+    """The 1-based line of the first marker an unresolved merge left in `text`, if any."""
+    found = _LEFT_BEHIND.search(text)
+    return None if found is None else text.count("\n", 0, found.start()) + 1
+
+
+def take_side(text: str, side: str) -> str:
+    """Resolve every marker block of `text` by taking `side` ("ours" or "theirs")."""
+    out: list[str] = []
+    section: str | None = None
+    for line in text.splitlines(keepends=True):
+        marker = MARKER_LINE.match(line)
+        if marker:
+            kind = marker.group(1)[0]
+            section = {"<": "ours", "|": "base", "=": "theirs", ">": None}[kind]
+            continue
+        if section is None or section == side:
+            out.append(line)
+    return "".join(out)
 
 
 def crlf_like(text: str, like: str) -> str:
