@@ -15,8 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ksi_patterns.diff.list_matching import identity_key
-from ksi_patterns.diff.structural import Change, diff, format_path, stat, without
+from ksi_patterns.diff.structural import Change, diff, stat, without
 from ksi_patterns.documents.loading import load_plain
+from ksi_patterns.documents.model import format_path
 
 
 def records(old: Any, new: Any) -> list[tuple[str, str, Any, Any]]:

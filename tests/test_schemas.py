@@ -21,11 +21,11 @@ from ksi_patterns.documents.schema import (
     DocumentKind,
     SchemaViolation,
     _most_relevant,
-    format_path,
     kind_of,
     load_schema,
     schema_id,
     schema_violations,
+    shown_path,
     validator_for,
 )
 
@@ -491,10 +491,10 @@ def test_odd_yaml_keys_do_not_break_sorting() -> None:
     assert [violation.path[1] for violation in violations] == [3, "w", True]
 
 
-def test_format_path() -> None:
-    assert format_path(()) == "(top level)"
-    assert format_path(("learnings", 2, "confidence")) == "learnings[2].confidence"
-    assert format_path((0, "decision")) == "[0].decision"
+def test_shown_path() -> None:
+    assert shown_path(()) == "(top level)"
+    assert shown_path(("learnings", 2, "confidence")) == "learnings[2].confidence"
+    assert shown_path((0, "decision")) == "[0].decision"
 
 
 def test_any_of_failure_names_the_most_relevant_branch() -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from collections.abc import Callable, Collection, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -36,6 +35,7 @@ from ksi_patterns.diff.list_matching import (
     out_of_order,
     same,
 )
+from ksi_patterns.documents.model import format_path
 
 Step = str | int  # a map key (always text) or a list index
 Kind = Literal["added", "removed", "changed", "type_changed", "moved"]
@@ -83,22 +83,6 @@ class Change:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "kind": self.kind, "old": self.old, "new": self.new}
-
-
-_SIMPLE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
-
-
-def format_path(steps: Iterable[Step]) -> str:
-    """`learnings[2].confidence`; keys that are not plain words are quoted: `a["x.y"]`."""
-    out: list[str] = []
-    for step in steps:
-        if isinstance(step, int):
-            out.append(f"[{step}]")
-        elif _SIMPLE_KEY.match(step):
-            out.append(f".{step}" if out else step)
-        else:
-            out.append(f"[{json.dumps(step, ensure_ascii=False)}]")
-    return "".join(out)
 
 
 def diff(old: Any, new: Any) -> list[Change]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,6 +23,23 @@ DECISIONS_SUFFIX = "_decisions"
 DOCUMENT_DIRS = (PATTERNS_DIR, PROFILES_DIR)
 
 Bump = Literal["major", "minor", "patch"]
+
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+
+
+def format_path(steps: Iterable[str | int]) -> str:
+    """A path in a document as people read it: `learnings[2].confidence`; keys that are not
+    plain words are quoted (`routing["a.b"]`); the root is ``""``."""
+    out = ""
+    for step in steps:
+        if isinstance(step, int) and not isinstance(step, bool):
+            out += f"[{step}]"
+        elif isinstance(step, str) and _PLAIN_KEY.match(step):
+            out += f".{step}" if out else step
+        else:
+            out += f"[{json.dumps(str(step), ensure_ascii=False)}]"
+    return out
 
 
 def check_name(name: str, what: str = "pattern name") -> str:

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from ksi_patterns.documents.model import format_path
 from ksi_patterns.documents.resources import schemas_dir
 
 if TYPE_CHECKING:
@@ -121,15 +122,9 @@ def schema_violations(data: object, kind: DocumentKind) -> list[SchemaViolation]
     return sorted(found, key=lambda v: (_path_key(v.path), v.message))
 
 
-def format_path(path: Iterable[str | int]) -> str:
+def shown_path(path: Iterable[str | int]) -> str:
     """A path as people read it: `learnings[2].confidence`; the root is `(top level)`."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text or "(top level)"
+    return format_path(path) or "(top level)"
 
 
 def _most_relevant(error: ValidationError) -> ValidationError:
@@ -175,7 +170,7 @@ def _violations(error: ValidationError) -> list[SchemaViolation]:
         missing = _missing_properties(error)
         if missing:
             return [
-                SchemaViolation(path, f"{format_path((*path, name))}: required field is missing")
+                SchemaViolation(path, f"{shown_path((*path, name))}: required field is missing")
                 for name in missing
             ]
     return [SchemaViolation(path, _message(error, path))]
@@ -186,7 +181,7 @@ def _message(error: ValidationError, path: tuple[str | int, ...]) -> str:
     keyword = error.validator
     expected = error.validator_value
     instance = error.instance
-    where = format_path(path)
+    where = shown_path(path)
     if keyword == "type":
         types = [expected] if isinstance(expected, str) else list(expected)
         wanted = " or ".join(repr(t) for t in types)

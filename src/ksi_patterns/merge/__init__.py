@@ -26,7 +26,7 @@ from ksi_patterns.merge.policies import (
     MergePolicies,
     SetPolicy,
 )
-from ksi_patterns.merge.result import MISSING, Conflict, MergeResult, format_path
+from ksi_patterns.merge.result import MISSING, Conflict, MergeResult
 
 __all__ = [
     "APPEND_UNION",
@@ -46,7 +46,6 @@ __all__ = [
     "MergePolicies",
     "MergeResult",
     "SetPolicy",
-    "format_path",
     "merge",
     "merge_texts",
 ]

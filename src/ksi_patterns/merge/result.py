@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ksi_patterns.documents.model import format_path
+
 Path = tuple[str | int, ...]
 
 
@@ -32,17 +34,6 @@ class _Missing:
 
 
 MISSING: Final = _Missing()
-
-
-def format_path(path: Path) -> str:
-    """`metadata.tags[2]`: keys dotted, list positions in brackets; the root is ``""``."""
-    out = ""
-    for step in path:
-        if isinstance(step, int) and not isinstance(step, bool):
-            out += f"[{step}]"
-        else:
-            out += ("." if out else "") + str(step)
-    return out
 
 
 def _json_value(value: Any) -> Any:
