@@ -216,9 +216,9 @@ def test_lost_race_is_retried_from_the_new_tip(store: Store) -> None:
 
 
 def test_a_held_ref_lock_ends_in_a_conflict(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ksi_patterns.git.store as store_module
+    import ksi_patterns.git.commits as commits_module
 
-    monkeypatch.setattr(store_module, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(commits_module, "MAX_ATTEMPTS", 3)
     lock = store.git_dir / "refs" / "heads" / "main.lock"
     lock.touch()
     with pytest.raises(ConflictError, match=r"main\.lock exists"):
@@ -417,10 +417,10 @@ def test_commit_needs_a_branch_when_head_is_detached(store: Store) -> None:
 
 def test_a_stuck_commit_lock_only_delays(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer holding the queue lock (suspended, say) cannot block others for long."""
-    import ksi_patterns.git.store as store_module
+    import ksi_patterns.git.commits as commits_module
     from ksi_patterns.git.locks import file_lock, is_locked
 
-    monkeypatch.setattr(store_module, "QUEUE_TIMEOUT", 0.2)
+    monkeypatch.setattr(commits_module, "QUEUE_TIMEOUT", 0.2)
     lock = store.state_dir / "commit.lock"
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True

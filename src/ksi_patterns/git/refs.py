@@ -1,11 +1,15 @@
-"""Naming commits for the store: the revisions ksi accepts (`Rev`), resolving one to its
-commit, and checking branch and tag names before a reference is created."""
+"""References for the store: the revisions ksi accepts (`Rev`), resolving one to its commit,
+checking branch and tag names, and creating references."""
 
 from __future__ import annotations
 
-import pygit2
+from pathlib import Path
 
-from ksi_patterns.errors import NotFoundError, UsageError
+import pygit2
+from pygit2.enums import ObjectType
+
+from ksi_patterns.errors import ConflictError, NotFoundError, UsageError
+from ksi_patterns.git.locks import file_lock
 
 Rev = str | pygit2.Commit
 """A branch, tag, commit id (full or short), `HEAD`, any git revision, or a Commit."""
@@ -22,6 +26,41 @@ def check_refname(kind: str, name: str) -> str:
 def rev_label(ref: Rev) -> str:
     """How `ref` reads in a message: as given, or a commit's short id."""
     return ref if isinstance(ref, str) else ref.short_id
+
+
+def reference_commit(repo: pygit2.Repository, refname: str) -> pygit2.Commit | None:
+    """The commit the full reference `refname` points at, or None when there is no such ref."""
+    try:
+        return repo.lookup_reference(refname).peel(pygit2.Commit)
+    except KeyError:
+        return None
+
+
+def create_ref(
+    repo: pygit2.Repository, refs_lock: Path, refname: str, oid: pygit2.Oid, log: str
+) -> None:
+    """Create `refname` at `oid`; pygit2.AlreadyExistsError when it exists."""
+    # libgit2 checks "force=False" before taking the ref's lock, so two creators can both
+    # pass; a ksi-wide lock makes the check-and-create atomic among ksi processes.
+    with file_lock(refs_lock):
+        repo.create_reference_direct(refname, oid, False, message=log)
+
+
+def create_tag(
+    repo: pygit2.Repository,
+    refs_lock: Path,
+    name: str,
+    commit: pygit2.Commit,
+    tagger: pygit2.Signature,
+    text: str,
+) -> str:
+    """Create the annotated tag `name` on `commit`; its id. ConflictError when it exists."""
+    try:
+        with file_lock(refs_lock):
+            oid = repo.create_tag(name, commit.id, ObjectType.COMMIT, tagger, text)
+    except pygit2.AlreadyExistsError:
+        raise ConflictError(f"tag {name} already exists") from None
+    return str(oid)
 
 
 def resolve_commit(repo: pygit2.Repository, ref: Rev) -> pygit2.Commit:

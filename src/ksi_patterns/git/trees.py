@@ -1,6 +1,7 @@
-"""In-memory git trees for the store: path checks, lookups, building a tree from base + changes.
+"""In-memory git trees for the store: path checks, lookups, listings, and building a tree from
+base + changes.
 
-Only `store` and `worktree` use this module.
+Only modules of the git package use this module.
 """
 
 from __future__ import annotations
@@ -40,6 +41,27 @@ def lookup(tree: pygit2.Tree | None, path: str) -> pygit2.Object | None:
         return tree[path]
     except KeyError:
         return None
+
+
+def list_blobs(tree: pygit2.Tree, under: str = "") -> list[tuple[str, str]]:
+    """(path, blob id) of every file in `tree`, sorted; `under` limits to a folder."""
+    prefix = ""
+    if under.strip("/"):
+        folder = check_path(under.strip("/"))
+        try:
+            sub = tree[folder]
+        except KeyError:
+            return []
+        if not isinstance(sub, pygit2.Tree):
+            return []
+        tree, prefix = sub, folder + "/"
+    index = pygit2.Index()
+    index.read_tree(tree)
+    return sorted(
+        (prefix + entry.path, str(entry.id))
+        for entry in index
+        if entry.mode != FileMode.COMMIT  # submodule links are not files
+    )
 
 
 def blob_id(commit: pygit2.Commit | None, path: str) -> pygit2.Oid | None:
