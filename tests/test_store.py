@@ -345,9 +345,10 @@ def test_refresh_follows_commits_landed_on_top(store: Store) -> None:
     """Another writer committed on top of ours before we refreshed: files go to the tip."""
     from ksi_patterns.git import worktree
 
-    repo, r = store.repo, root(store)
-    old = store.resolve("main")
-    sig = store.signature()
+    r = root(store)
+    repo = pygit2.Repository(str(r))  # the worktree module works on pygit2's own objects
+    old = repo.revparse_single("main").peel(pygit2.Commit)
+    sig = pygit2.Signature("ksi", "ksi@localhost")
 
     def raw_commit(parent: pygit2.Commit, content: bytes) -> pygit2.Commit:
         index = pygit2.Index()
@@ -356,7 +357,7 @@ def test_refresh_follows_commits_landed_on_top(store: Store) -> None:
         oid = repo.create_commit(
             "refs/heads/main", sig, sig, "raw", index.write_tree(repo), [parent.id]
         )
-        return store.resolve(str(oid))
+        return repo[oid].peel(pygit2.Commit)
 
     ours = raw_commit(old, b"ours\n")
     theirs = raw_commit(ours, b"theirs\n")

@@ -141,19 +141,17 @@ class Catalog:
         """The documents under orchestrations/ and profiles/ at `refs` (as document_paths
         lists them). A folder tree the cache has listed costs one row; any other is walked,
         its blobs looked up in the cache, the rest parsed from git, and all of it cached."""
-        import pygit2
-
         from ksi_patterns.documents.model import DOCUMENT_DIRS
         from ksi_patterns.finding.records import record_of
 
         store = registry.store
         folders: list[tuple[str, str, str]] = []  # (ref, folder, tree id)
         for ref in refs:
-            root = store.resolve(ref).tree
+            tip = store.resolve(ref)
             for folder in DOCUMENT_DIRS:
-                sub = root[folder] if folder in root else None  # noqa: SIM401 (a Tree, no .get)
-                if isinstance(sub, pygit2.Tree):
-                    folders.append((ref, folder, str(sub.id)))
+                sub = store.folder_id(folder, tip)
+                if sub is not None:
+                    folders.append((ref, folder, sub))
         trees = list(dict.fromkeys(tree for _ref, _folder, tree in folders))
         listed = cache.listings(trees) if cache is not None else {}
 
@@ -181,7 +179,7 @@ class Catalog:
         if cache is not None and unknown:
             records.update(cache.lookup(unknown))
         parsed = [
-            record_of(blob, store.repo[blob].read_raw(), path)
+            record_of(blob, store.read_blob(blob), path)
             for blob, path in first_path.items()
             if blob not in records
         ]
@@ -261,17 +259,12 @@ def _earlier_listing(
 ) -> tuple[str, list[tuple[str, Record]]] | None:
     """The cached listing of `folder` in the nearest of `ref`'s first-parent ancestors
     (EARLIER_COMMITS at most), with its tree id; None when there is none."""
-    import pygit2
-
-    commit = registry.store.resolve(ref)
+    store = registry.store
     trees: list[str] = []
-    for _ in range(EARLIER_COMMITS):
-        if not commit.parents:
-            break
-        commit = commit.parents[0]
-        sub = commit.tree[folder] if folder in commit.tree else None  # noqa: SIM401
-        if isinstance(sub, pygit2.Tree):
-            trees.append(str(sub.id))
+    for commit in store.first_parents(ref, EARLIER_COMMITS):
+        sub = store.folder_id(folder, commit)
+        if sub is not None:
+            trees.append(sub)
     return cache.nearest_listing(trees) if trees else None
 
 
@@ -284,21 +277,15 @@ def _updated(
 ) -> list[tuple[str, str]]:
     """(path, blob) of the documents in `tree`, from those of `base_tree` and the diff between
     the two trees: the same list `list_blobs` would give, without walking every entry."""
-    import pygit2
-    from pygit2.enums import DeltaStatus, FileMode
-
-    repo = registry.store.repo
-    old, new = repo[base_tree], repo[tree]
-    assert isinstance(old, pygit2.Tree) and isinstance(new, pygit2.Tree)
     current = {path: record.blob for path, record in base_entries}
     prefix = folder + "/"
-    for delta in old.diff_to_tree(new).deltas:
-        if delta.status != DeltaStatus.ADDED:
-            current.pop(prefix + delta.old_file.path, None)
-        if delta.status != DeltaStatus.DELETED and delta.new_file.mode != FileMode.COMMIT:
-            path = prefix + delta.new_file.path
+    for change in registry.store.diff_trees(base_tree, tree):
+        if change.old_path is not None:
+            current.pop(prefix + change.old_path, None)
+        if change.new_path is not None and change.new_blob is not None:
+            path = prefix + change.new_path
             if path.endswith((".yaml", ".yml")):
-                current[path] = str(delta.new_file.id)
+                current[path] = change.new_blob
     return sorted(current.items())
 
 

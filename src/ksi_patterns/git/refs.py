@@ -1,5 +1,5 @@
 """References for the store: the revisions ksi accepts (`Rev`), resolving one to its commit,
-checking branch and tag names, and creating references."""
+checking branch and tag names, and creating and moving references."""
 
 from __future__ import annotations
 
@@ -61,6 +61,24 @@ def create_tag(
     except pygit2.AlreadyExistsError:
         raise ConflictError(f"tag {name} already exists") from None
     return str(oid)
+
+
+def move_ref(
+    repo: pygit2.Repository, refname: str, old: pygit2.Oid | None, new: pygit2.Oid, message: str
+) -> bool:
+    """Point `refname` at `new` if it points at `old` (None: if it does not exist); False when
+    it does not, or when its lock is held."""
+    try:
+        if old is None:
+            repo.create_reference_direct(refname, new, False, message=message)
+            return True
+        ref = repo.lookup_reference(refname)
+        if ref.target != old:
+            return False
+        ref.set_target(new, message)  # libgit2 checks the old value: a real CAS
+    except (pygit2.AlreadyExistsError, pygit2.GitError, OSError):
+        return False
+    return True
 
 
 def resolve_commit(repo: pygit2.Repository, ref: Rev) -> pygit2.Commit:

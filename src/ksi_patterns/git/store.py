@@ -1,40 +1,45 @@
-"""The git repository: reads at a ref, compare-and-swap commits, branches, tags, work-tree refresh.
+"""The git repository: reads at a ref, compare-and-swap commits, branches, tags, ancestry and
+merges, config, work-tree refresh.
 
 This is the one module the rest of ksi uses to talk to git; its helpers are `refs` (naming and
-resolving commits, creating references), `history` (a file's commits), `trees` (listing and
-building trees in memory), `commits` (compare-and-swap commits), `worktree` (refreshing files),
-`identity` (who commits) and `locks`. It deals in posix paths and bytes and knows nothing of
-YAML. Every write is a commit built in memory from the branch tip and published with a
-compare-and-swap on the branch reference; a lost race is retried from the fresh tip
-(DESIGN.md 2).
+resolving commits, creating and moving references), `history` (a file's commits), `trees`
+(listing, diffing and building trees), `merges` (ancestry and tree merges), `commits`
+(compare-and-swap commits), `worktree` (refreshing files), `identity` (who commits), `config`
+and `locks`. It deals in posix paths and bytes and knows nothing of YAML; the pygit2 repository
+itself is only handed out by `transport_repository`, for remote/. Every write is a commit built
+in memory from the branch tip and published with a compare-and-swap on the branch reference; a
+lost race is retried from the fresh tip (DESIGN.md 2).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
 import pygit2
 
 from ksi_patterns.errors import ConflictError, KsiError, NotFoundError, UsageError
-from ksi_patterns.git import commits, trees, worktree
+from ksi_patterns.git import commits, merges, trees, worktree
 from ksi_patterns.git.commits import ChangeFn, CommitJob, CommitResult
+from ksi_patterns.git.config import config_value
 from ksi_patterns.git.history import CommitInfo, file_history
 from ksi_patterns.git.identity import git_signature
 from ksi_patterns.git.locks import file_lock
+from ksi_patterns.git.merges import TreeMerge
 from ksi_patterns.git.refs import (
     Rev,
     check_refname,
     create_ref,
     create_tag,
+    move_ref,
     reference_commit,
     resolve_commit,
     rev_label,
 )
-from ksi_patterns.git.trees import Changes, blob_id, check_path, lookup
+from ksi_patterns.git.trees import Changes, FileChange, blob_id, check_path, lookup
 
 __all__ = ["ChangeFn", "Changes", "CommitInfo", "CommitResult", "Rev", "Store", "check_path"]
 
@@ -63,9 +68,10 @@ class Store:
         """Create a repository at `path` whose first branch is `main`."""
         return cls(pygit2.init_repository(str(path), bare, initial_head="main"))
 
-    @property
-    def repo(self) -> pygit2.Repository:
-        """The pygit2 repository, for modules that need more (merging trees). Prefer methods."""
+    def transport_repository(self) -> pygit2.Repository:
+        """The raw pygit2 repository, for transport only (remote/: remotes, fetch, push).
+
+        Everything else goes through the methods below."""
         return self._repo
 
     @property
@@ -149,10 +155,61 @@ class Store:
             r[len("refs/tags/") :] for r in self._repo.references if r.startswith("refs/tags/")
         )
 
+    def branch_tip(self, branch: str) -> pygit2.Commit | None:
+        """The commit local branch `branch` points at; None when there is no such branch."""
+        return self._branch_tip(branch)
+
+    def remote_branch_tip(self, tracking: str) -> pygit2.Commit | None:
+        """The commit of remote-tracking branch `tracking` (`origin/main`); None when absent."""
+        return reference_commit(self._repo, f"refs/remotes/{tracking}")
+
     def _branch_tip(self, branch: str) -> pygit2.Commit | None:
         return reference_commit(self._repo, f"refs/heads/{branch}")
 
-    # -- identity --------------------------------------------------------------------------
+    def read_blob(self, blob_id: str) -> bytes:
+        """The content of the blob `blob_id`; NotFoundError when there is no such blob."""
+        return trees.object_of(self._repo, blob_id, pygit2.Blob).read_raw()
+
+    def folder_id(self, folder: str, ref: Rev = "HEAD") -> str | None:
+        """The tree id of `folder` in `ref`; None when `ref` has no folder there."""
+        obj = self._entry(folder, ref)
+        return str(obj.id) if isinstance(obj, pygit2.Tree) else None
+
+    def diff_trees(self, old_tree: str, new_tree: str) -> list[FileChange]:
+        """What changed from tree `old_tree` to tree `new_tree` (ids), entry by entry."""
+        old = trees.object_of(self._repo, old_tree, pygit2.Tree)
+        return trees.diff_trees(old, trees.object_of(self._repo, new_tree, pygit2.Tree))
+
+    # -- ancestry and merges ---------------------------------------------------------------
+
+    def merge_base(self, a: Rev, b: Rev) -> str | None:
+        """The id of the best common ancestor of `a` and `b`; None when they share no history."""
+        return merges.merge_base(self._repo, self.resolve(a), self.resolve(b))
+
+    def is_ancestor(self, ancestor: Rev, of: Rev) -> bool:
+        """True when `ancestor` is `of` or one of its ancestors."""
+        return merges.is_ancestor(self._repo, self.resolve(ancestor), self.resolve(of))
+
+    def first_parents(self, ref: Rev, limit: int) -> list[pygit2.Commit]:
+        """`ref`'s first parent, its first parent, and so on: at most `limit`, nearest first."""
+        return merges.first_parents(self.resolve(ref), limit)
+
+    def merge_commits(
+        self, ours: Rev, theirs: Rev, recheck: Callable[[str], bool] = lambda path: False
+    ) -> TreeMerge:
+        """libgit2's merge of `theirs` into `ours`: what merged, and what to resolve by hand
+        (its conflicts, and files both sides changed for which `recheck(path)` is true)."""
+        return merges.merge_commits(self._repo, self.resolve(ours), self.resolve(theirs), recheck)
+
+    # -- config and identity ---------------------------------------------------------------
+
+    def config_value(self, key: str) -> str | None:
+        """The repository's git config value of `key`; None when it is not set."""
+        return config_value(self._repo.config, key)
+
+    def set_config(self, key: str, value: str) -> None:
+        """Set `key` in the repository's git config (`.git/config`)."""
+        self._repo.config[key] = value
 
     def _identity(self, role: str) -> pygit2.Signature:
         return git_signature(self._repo.config, role)
@@ -250,11 +307,25 @@ class Store:
         tagger = self._identity("COMMITTER")
         return create_tag(self._repo, self.state_dir / "refs.lock", name, commit, tagger, text)
 
+    def move_branch(self, branch: str, old: Rev | None, new: Rev, message: str) -> bool:
+        """Point `branch` at `new` if it still points at `old` (None: if it does not exist);
+        False when another writer moved (or created) it meanwhile, or holds its lock."""
+        old_id = self.resolve(old).id if old is not None else None
+        return move_ref(self._repo, f"refs/heads/{branch}", old_id, self.resolve(new).id, message)
+
     # -- the work tree ---------------------------------------------------------------------
+
+    def modified_paths(self) -> list[str]:
+        """Tracked paths whose work-tree or index copy differs from HEAD (untracked ignored)."""
+        return [] if self.is_bare else worktree.modified_paths(self._repo)
 
     def is_worktree_clean(self) -> bool:
         """True when no tracked file is modified or staged (untracked files do not count)."""
-        return self.is_bare or not worktree.modified_paths(self._repo)
+        return not self.modified_paths()
+
+    def reload_index(self) -> None:
+        """Re-read the index from disk, after files were put back in the work tree by hand."""
+        self._repo.index.read(force=True)
 
     def checkout_branch(self, name: str) -> None:
         """Switch the work tree to branch `name`; KsiError naming the modified files if unclean."""

@@ -208,9 +208,9 @@ def fork_point(
     store = registry.store
     parent_tip = store.resolve(parent_ref)
     fork_tip = store.resolve(fork_ref)
-    base = store.repo.merge_base(parent_tip.id, fork_tip.id)
+    base = store.merge_base(parent_tip, fork_tip)
     if base is not None:
-        return store.resolve(str(base))
+        return store.resolve(base)
     if link.commit:
         try:
             return store.resolve(link.commit)

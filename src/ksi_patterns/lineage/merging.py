@@ -18,7 +18,6 @@ import pygit2
 from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.errors import InputError, KsiError, Position, UsageError
 from ksi_patterns.git.store import Store
-from ksi_patterns.git.worktree import modified_paths
 from ksi_patterns.lineage import merge_state
 from ksi_patterns.lineage.merge_state import MergeState
 from ksi_patterns.merge import Conflict
@@ -71,7 +70,7 @@ def run(store: Store, branch: str, planner: Planner, *, dry_run: bool = False) -
     if not plan.clean:
         _stop(store, plan)
         return Outcome(plan, None, stopped=True)
-    if not plan.changes and _is_ancestor(store, plan.theirs_commit, plan.ours_commit):
+    if not plan.changes and store.is_ancestor(plan.theirs_commit, plan.ours_commit):
         return Outcome(plan, None, stopped=False, up_to_date=True)
     final = {"plan": plan}
 
@@ -94,14 +93,6 @@ def run(store: Store, branch: str, planner: Planner, *, dry_run: bool = False) -
     return Outcome(final["plan"], result.commit_id, stopped=False)
 
 
-def _is_ancestor(store: Store, maybe_ancestor: str, of: str) -> bool:
-    repo = store.repo
-    return bool(
-        maybe_ancestor == of
-        or repo.descendant_of(pygit2.Oid(hex=of), pygit2.Oid(hex=maybe_ancestor))
-    )
-
-
 def _stop(store: Store, plan: Plan) -> None:
     """Write the plan's files (markers included) into the working tree and remember the merge."""
     root = store.root
@@ -115,7 +106,7 @@ def _stop(store: Store, plan: Plan) -> None:
             f"conflicts can only be resolved on the checked-out branch: switch to {plan.branch} "
             "(`ksi pattern merge` also takes --resolve ours|theirs)"
         )
-    dirty = set(modified_paths(store.repo)) & set(plan.changes)
+    dirty = set(store.modified_paths()) & set(plan.changes)
     if dirty:
         raise UsageError(f"local changes to {', '.join(sorted(dirty))} would be overwritten")
     for path, data in plan.changes.items():
@@ -207,7 +198,7 @@ def abort_merge(store: Store) -> list[str]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         restored.append(path)
-    store.repo.index.read(force=True)
+    store.reload_index()
     merge_state.clear(store)
     return restored
 
