@@ -15,6 +15,8 @@ import pygit2
 import pytest
 
 from ksi_patterns.errors import ConflictError, KsiError, NotFoundError
+from ksi_patterns.git.identity import Person
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import CommitResult, Store, check_path
 
 WRITER = Path(__file__).with_name("store_writer.py")
@@ -70,7 +72,7 @@ def test_unborn_branch_gets_a_root_commit(tmp_path: Path) -> None:
         s.resolve("HEAD")
     result = s.commit({"x.txt": b"x\n"}, "root")
     assert result.parent_id is None
-    assert s.resolve("main").parents == []
+    assert s.resolve("main").parent_ids == ()
     assert s.current_branch == "main"
     assert git(tmp_path / "r", "rev-list", "--count", "main").strip() == "1"
     assert (tmp_path / "r" / "x.txt").read_bytes() == b"x\n"
@@ -166,7 +168,7 @@ def test_commit_with_extra_parent_makes_a_merge(store: Store) -> None:
     side = store.commit({"side.txt": b"s\n"}, "on side", "side")
     merged = store.commit({"side.txt": b"s\n"}, "merge side", extra_parents=["side"])
     commit = store.resolve(merged.commit_id)
-    assert [str(p.id) for p in commit.parents][1] == side.commit_id
+    assert list(commit.parent_ids)[1] == side.commit_id
     assert store.current_branch == "main"
 
 
@@ -188,7 +190,7 @@ def test_author_comes_from_the_environment(store: Store, monkeypatch: pytest.Mon
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ada@example.org")
     store.commit({"a.txt": b"ada\n"}, "by ada")
     assert git(root(store), "log", "-1", "--format=%an <%ae>").strip() == "Ada <ada@example.org>"
-    sig = pygit2.Signature("Bob", "bob@example.org")
+    sig = Person("Bob", "bob@example.org")
     store.commit({"a.txt": b"bob\n"}, "by bob", author=sig)
     assert store.history("a.txt", limit=1)[0].author_name == "Bob"
 
@@ -198,7 +200,7 @@ def test_lost_race_is_retried_from_the_new_tip(store: Store) -> None:
     other = Store.open(root(store))
     seen: list[str] = []
 
-    def append(tip: pygit2.Commit | None) -> dict[str, bytes | None]:
+    def append(tip: Commit | None) -> dict[str, bytes | None]:
         assert tip is not None
         seen.append(str(tip.id))
         if len(seen) == 1:  # a concurrent writer lands its commit right now

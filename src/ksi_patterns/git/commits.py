@@ -16,14 +16,14 @@ import pygit2
 
 from ksi_patterns.errors import ConflictError, KsiError
 from ksi_patterns.git.locks import file_lock, is_locked
-from ksi_patterns.git.refs import create_ref, reference_commit
+from ksi_patterns.git.refs import Commit, commit_value, create_ref, reference_commit
 from ksi_patterns.git.trees import Changes, build_tree
 
 OPTIMISTIC_TRIES = 3  # lock-free tries of a commit before queueing on the commit lock
 MAX_ATTEMPTS = 50  # tries in all against a moving tip before giving up
 QUEUE_TIMEOUT = 10.0  # seconds to wait for the commit lock before going on without it
 
-ChangeFn = Callable[[pygit2.Commit | None], Changes]
+ChangeFn = Callable[[Commit | None], Changes]
 """Computes the changes from the branch tip (None when unborn); called again on every retry."""
 
 
@@ -95,7 +95,10 @@ def build(
     """The touched paths, the tree and the parents of `job`'s commit on `tip` (None: unborn).
 
     KsiError when the commit would change nothing and `job` does not allow that."""
-    wanted = job.changes(tip) if callable(job.changes) else job.changes
+    if callable(job.changes):
+        wanted = job.changes(commit_value(tip) if tip is not None else None)
+    else:
+        wanted = job.changes
     tree_id = build_tree(repo, tip.tree if tip is not None else None, wanted)
     unchanged = tree_id == tip.tree_id if tip is not None else not repo[tree_id]
     if unchanged and not (job.allow_empty or job.extra):

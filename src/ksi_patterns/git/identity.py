@@ -1,12 +1,21 @@
-"""Who commits: the author or committer signature of new commits, as git would choose it."""
+"""Who commits: the author or committer of new commits, as git would choose it."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import pygit2
 
 from ksi_patterns.git.config import config_value
+
+
+@dataclass(frozen=True)
+class Person:
+    """An author or committer, as plain values."""
+
+    name: str
+    email: str
 
 
 def git_signature(config: pygit2.Config, role: str) -> pygit2.Signature:

@@ -1,8 +1,10 @@
-"""References for the store: the revisions ksi accepts (`Rev`), resolving one to its commit,
-checking branch and tag names, and creating and moving references."""
+"""References for the store: the revisions ksi accepts (`Rev`), the plain `Commit` value the
+store hands out, resolving a revision to its commit, checking branch and tag names, and creating
+and moving references."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
@@ -11,8 +13,25 @@ from pygit2.enums import ObjectType
 from ksi_patterns.errors import ConflictError, NotFoundError, UsageError
 from ksi_patterns.git.locks import file_lock
 
-Rev = str | pygit2.Commit
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit as plain values; the store returns these and accepts them as revisions."""
+
+    id: str
+    short_id: str  # the shortest unique prefix of `id` (7 characters at least)
+    tree_id: str
+    parent_ids: tuple[str, ...]  # first parent first; empty for a root commit
+
+
+Rev = str | Commit
 """A branch, tag, commit id (full or short), `HEAD`, any git revision, or a Commit."""
+
+
+def commit_value(commit: pygit2.Commit) -> Commit:
+    """The plain value of a pygit2 commit."""
+    parents = tuple(str(parent) for parent in commit.parent_ids)
+    return Commit(str(commit.id), commit.short_id, str(commit.tree_id), parents)
 
 
 def check_refname(kind: str, name: str) -> str:
@@ -86,8 +105,8 @@ def resolve_commit(repo: pygit2.Repository, ref: Rev) -> pygit2.Commit:
 
     A name is looked up as a branch, then a tag, then a remote-tracking branch, before git's
     revision syntax is tried."""
-    if isinstance(ref, pygit2.Commit):
-        return ref
+    if isinstance(ref, Commit):
+        return _by_id(repo, ref.id)
     missing = NotFoundError(f"no branch, tag or commit named {ref!r}")
     if not ref or "\0" in ref:
         raise missing
@@ -114,3 +133,11 @@ def resolve_commit(repo: pygit2.Repository, ref: Rev) -> pygit2.Commit:
         return obj.peel(pygit2.Commit)
     except (ValueError, pygit2.GitError):
         raise NotFoundError(f"{ref!r} does not name a commit") from None
+
+
+def _by_id(repo: pygit2.Repository, commit_id: str) -> pygit2.Commit:
+    """The commit with the full id `commit_id` (a Commit value's); NotFoundError if absent."""
+    obj = repo.get(commit_id)
+    if not isinstance(obj, pygit2.Commit):
+        raise NotFoundError(f"no commit {commit_id[:12]} in this repository")
+    return obj

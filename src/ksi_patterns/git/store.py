@@ -5,10 +5,11 @@ This is the one module the rest of ksi uses to talk to git; its helpers are `ref
 resolving commits, creating and moving references), `history` (a file's commits), `trees`
 (listing, diffing and building trees), `merges` (ancestry and tree merges), `commits`
 (compare-and-swap commits), `worktree` (refreshing files), `identity` (who commits), `config`
-and `locks`. It deals in posix paths and bytes and knows nothing of YAML; the pygit2 repository
-itself is only handed out by `transport_repository`, for remote/. Every write is a commit built
-in memory from the branch tip and published with a compare-and-swap on the branch reference; a
-lost race is retried from the fresh tip (DESIGN.md 2).
+and `locks`. It deals in posix paths, bytes and plain values (`Commit`, `Person`, `FileChange`,
+`TreeMerge`): no pygit2 object leaves it but through `transport_repository`, which is for
+remote/ only. It knows nothing of YAML. Every write is a commit built in memory from the branch
+tip and published with a compare-and-swap on the branch reference; a lost race is retried from
+the fresh tip (DESIGN.md 2).
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from ksi_patterns.git import commits, merges, trees, worktree
 from ksi_patterns.git.commits import ChangeFn, CommitJob, CommitResult
 from ksi_patterns.git.config import config_value
 from ksi_patterns.git.history import CommitInfo, file_history
-from ksi_patterns.git.identity import git_signature
+from ksi_patterns.git.identity import Person, git_signature
 from ksi_patterns.git.locks import file_lock
 from ksi_patterns.git.merges import TreeMerge
 from ksi_patterns.git.refs import (
+    Commit,
     Rev,
     check_refname,
+    commit_value,
     create_ref,
     create_tag,
     move_ref,
@@ -71,7 +74,7 @@ class Store:
     def transport_repository(self) -> pygit2.Repository:
         """The raw pygit2 repository, for transport only (remote/: remotes, fetch, push).
 
-        Everything else goes through the methods below."""
+        Everything else goes through the methods below, which deal in plain values."""
         return self._repo
 
     @property
@@ -111,12 +114,15 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def resolve(self, ref: Rev) -> pygit2.Commit:
+    def resolve(self, ref: Rev) -> Commit:
         """The commit `ref` names; annotated tags peel to their commit."""
+        return commit_value(resolve_commit(self._repo, ref))
+
+    def _commit(self, ref: Rev) -> pygit2.Commit:
         return resolve_commit(self._repo, ref)
 
     def _entry(self, path: str, ref: Rev) -> pygit2.Object | None:
-        return lookup(self.resolve(ref).tree, check_path(path))
+        return lookup(self._commit(ref).tree, check_path(path))
 
     def read(self, path: str, ref: Rev = "HEAD") -> bytes:
         """The content of the file at `path` in `ref`."""
@@ -136,7 +142,7 @@ class Store:
 
     def list_blobs(self, ref: Rev = "HEAD", under: str = "") -> list[tuple[str, str]]:
         """(path, blob id) of every file in `ref`, sorted; `under` limits to a folder."""
-        return trees.list_blobs(self.resolve(ref).tree, under)
+        return trees.list_blobs(self._commit(ref).tree, under)
 
     def list_files(self, ref: Rev = "HEAD", under: str = "") -> list[str]:
         """Every file path in `ref`, recursively, posix, sorted; `under` limits to a folder."""
@@ -145,7 +151,7 @@ class Store:
     def history(self, path: str, ref: Rev = "HEAD", limit: int | None = None) -> list[CommitInfo]:
         """Commits reachable from `ref` that changed `path`, newest first."""
         check_path(path)
-        return file_history(self._repo, self.resolve(ref), path, limit)
+        return file_history(self._repo, self._commit(ref), path, limit)
 
     def branches(self) -> list[str]:
         return sorted(self._repo.branches.local)
@@ -155,13 +161,15 @@ class Store:
             r[len("refs/tags/") :] for r in self._repo.references if r.startswith("refs/tags/")
         )
 
-    def branch_tip(self, branch: str) -> pygit2.Commit | None:
+    def branch_tip(self, branch: str) -> Commit | None:
         """The commit local branch `branch` points at; None when there is no such branch."""
-        return self._branch_tip(branch)
+        tip = self._branch_tip(branch)
+        return commit_value(tip) if tip is not None else None
 
-    def remote_branch_tip(self, tracking: str) -> pygit2.Commit | None:
+    def remote_branch_tip(self, tracking: str) -> Commit | None:
         """The commit of remote-tracking branch `tracking` (`origin/main`); None when absent."""
-        return reference_commit(self._repo, f"refs/remotes/{tracking}")
+        tip = reference_commit(self._repo, f"refs/remotes/{tracking}")
+        return commit_value(tip) if tip is not None else None
 
     def _branch_tip(self, branch: str) -> pygit2.Commit | None:
         return reference_commit(self._repo, f"refs/heads/{branch}")
@@ -184,22 +192,22 @@ class Store:
 
     def merge_base(self, a: Rev, b: Rev) -> str | None:
         """The id of the best common ancestor of `a` and `b`; None when they share no history."""
-        return merges.merge_base(self._repo, self.resolve(a), self.resolve(b))
+        return merges.merge_base(self._repo, self._commit(a), self._commit(b))
 
     def is_ancestor(self, ancestor: Rev, of: Rev) -> bool:
         """True when `ancestor` is `of` or one of its ancestors."""
-        return merges.is_ancestor(self._repo, self.resolve(ancestor), self.resolve(of))
+        return merges.is_ancestor(self._repo, self._commit(ancestor), self._commit(of))
 
-    def first_parents(self, ref: Rev, limit: int) -> list[pygit2.Commit]:
+    def first_parents(self, ref: Rev, limit: int) -> list[Commit]:
         """`ref`'s first parent, its first parent, and so on: at most `limit`, nearest first."""
-        return merges.first_parents(self.resolve(ref), limit)
+        return [commit_value(c) for c in merges.first_parents(self._commit(ref), limit)]
 
     def merge_commits(
         self, ours: Rev, theirs: Rev, recheck: Callable[[str], bool] = lambda path: False
     ) -> TreeMerge:
         """libgit2's merge of `theirs` into `ours`: what merged, and what to resolve by hand
         (its conflicts, and files both sides changed for which `recheck(path)` is true)."""
-        return merges.merge_commits(self._repo, self.resolve(ours), self.resolve(theirs), recheck)
+        return merges.merge_commits(self._repo, self._commit(ours), self._commit(theirs), recheck)
 
     # -- config and identity ---------------------------------------------------------------
 
@@ -214,9 +222,10 @@ class Store:
     def _identity(self, role: str) -> pygit2.Signature:
         return git_signature(self._repo.config, role)
 
-    def signature(self) -> pygit2.Signature:
+    def signature(self) -> Person:
         """The author of new commits: GIT_AUTHOR_NAME/EMAIL, else user.name/email, else ksi."""
-        return self._identity("AUTHOR")
+        author = self._identity("AUTHOR")
+        return Person(author.name, author.email)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -226,7 +235,7 @@ class Store:
         message: str,
         branch: str | None = None,
         *,
-        author: pygit2.Signature | None = None,
+        author: Person | None = None,
         extra_parents: Sequence[Rev] = (),
         create_branch_from: Rev | None = None,
         allow_empty: bool = False,
@@ -246,17 +255,18 @@ class Store:
         """
         branch = self._commit_branch(branch, create_branch_from)
         refname = check_refname("branch", branch)
-        start = self.resolve(create_branch_from) if create_branch_from is not None else None
+        start = self._commit(create_branch_from) if create_branch_from is not None else None
         if start is not None and self._branch_tip(branch) is not None:
             raise ConflictError(f"branch {branch} already exists")
+        who = author or self.signature()
         job = CommitJob(
             branch,
             refname,
             changes,
             message if message.endswith("\n") else message + "\n",
-            author or self.signature(),
+            pygit2.Signature(who.name, who.email),
             self._identity("COMMITTER"),
-            [self.resolve(p).id for p in extra_parents],
+            [self._commit(p).id for p in extra_parents],
             start,
             allow_empty,
         )
@@ -292,7 +302,7 @@ class Store:
     def create_branch(self, name: str, from_ref: Rev) -> None:
         """Create branch `name` at `from_ref`; ConflictError if it exists (or a racer won)."""
         refname = check_refname("branch", name)
-        commit = self.resolve(from_ref)
+        commit = self._commit(from_ref)
         try:
             log = f"branch: Created from {rev_label(from_ref)}"
             create_ref(self._repo, self.state_dir / "refs.lock", refname, commit.id, log)
@@ -302,7 +312,7 @@ class Store:
     def create_tag(self, name: str, target_ref: Rev, message: str) -> str:
         """Create the annotated tag `name` on `target_ref`'s commit; returns the tag object id."""
         check_refname("tag", name)
-        commit = self.resolve(target_ref)
+        commit = self._commit(target_ref)
         text = message if message.endswith("\n") else message + "\n"
         tagger = self._identity("COMMITTER")
         return create_tag(self._repo, self.state_dir / "refs.lock", name, commit, tagger, text)
@@ -310,8 +320,8 @@ class Store:
     def move_branch(self, branch: str, old: Rev | None, new: Rev, message: str) -> bool:
         """Point `branch` at `new` if it still points at `old` (None: if it does not exist);
         False when another writer moved (or created) it meanwhile, or holds its lock."""
-        old_id = self.resolve(old).id if old is not None else None
-        return move_ref(self._repo, f"refs/heads/{branch}", old_id, self.resolve(new).id, message)
+        old_id = self._commit(old).id if old is not None else None
+        return move_ref(self._repo, f"refs/heads/{branch}", old_id, self._commit(new).id, message)
 
     # -- the work tree ---------------------------------------------------------------------
 
@@ -349,8 +359,8 @@ class Store:
         root = self.root
         if root is None:
             return []
-        old = self.resolve(old_commit) if old_commit is not None else None
-        new = self.resolve(new_commit)
+        old = self._commit(old_commit) if old_commit is not None else None
+        new = self._commit(new_commit)
         checked = [check_path(p) for p in paths]
         with self._worktree_lock():
             return worktree.refresh(

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pygit2
-
 from ksi_patterns.git.merges import FileVersions
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
 from ksi_patterns.lineage.merging import Outcome, Plan, run
 from ksi_patterns.merge import Conflict, merge
@@ -29,7 +28,7 @@ def merge_branch(
         raise UsageError("HEAD is detached: pass --branch")
     theirs_tip = store.resolve(theirs_ref)
 
-    def planner(ours_tip: pygit2.Commit) -> Plan:
+    def planner(ours_tip: Commit) -> Plan:
         return plan_trees(
             store, target, ours_tip, theirs_tip, f"merge {theirs_ref} into {target}", theirs_ref
         )
@@ -40,8 +39,8 @@ def merge_branch(
 def plan_trees(
     store: Store,
     branch: str,
-    ours_tip: pygit2.Commit,
-    theirs_tip: pygit2.Commit,
+    ours_tip: Commit,
+    theirs_tip: Commit,
     message: str,
     theirs_label: str,
 ) -> Plan:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pygit2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ksi_patterns.documents.loading import load_plain, load_roundtrip
 from ksi_patterns.documents.model import PATTERNS_DIR, check_name, lineage_of
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
 from ksi_patterns.lineage.forks import fork_branch, lineage_position, parent_link, utc_now
 from ksi_patterns.lineage.merge_state import MergeState
@@ -65,7 +65,7 @@ def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -
     version = load_plain(fork_text, fork_path).get("version")
     source = f"{request.fork}@{version}" if version else request.fork
 
-    def planner(ours_tip: pygit2.Commit) -> Plan:
+    def planner(ours_tip: Commit) -> Plan:
         parent_path = registry.find(parent, str(ours_tip.id), folder=PATTERNS_DIR)
         ours = store.read(parent_path, ours_tip).decode()
         if store.is_ancestor(theirs_tip, ours_tip):  # merged already, nothing new since
@@ -116,7 +116,7 @@ def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -
     return run(store, branch, planner, dry_run=dry_run)
 
 
-def _nothing_new(branch: str, ours_tip: pygit2.Commit, theirs_tip: pygit2.Commit) -> Plan:
+def _nothing_new(branch: str, ours_tip: Commit, theirs_tip: Commit) -> Plan:
     return Plan(branch, str(ours_tip.id), str(theirs_tip.id), "", changes={})
 
 
@@ -126,8 +126,8 @@ def _base(
     fork_path: str,
     ours: str,
     parent_path: str,
-    ours_tip: pygit2.Commit,
-    theirs_tip: pygit2.Commit,
+    ours_tip: Commit,
+    theirs_tip: Commit,
     recorded: str | None,
 ) -> str:
     """The merge base: the fork as last merged (recorded in the parent's `lineage.merges`),
@@ -148,9 +148,7 @@ def _base(
         return ""  # the parent did not exist at the fork point: everything is an addition
 
 
-def _fork_point(
-    store: Store, ours: pygit2.Commit, theirs: pygit2.Commit, recorded: str | None
-) -> str:
+def _fork_point(store: Store, ours: Commit, theirs: Commit, recorded: str | None) -> str:
     base = store.merge_base(ours, theirs)
     if base is not None:
         return base

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pygit2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from ksi_patterns.documents.loading import load_plain, load_roundtrip
 from ksi_patterns.documents.model import PATTERNS_DIR, check_name, lineage_of, pattern_path, stem
 from ksi_patterns.errors import InputError, KsiError, NotFoundError, Position, UsageError
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.registry.registry import Registry
 
 FORK_BRANCH_PREFIX = "fork/"
@@ -200,9 +200,7 @@ def parent_link(document: Any) -> ParentLink | None:
     return ParentLink(name, version or None, str(commit) if commit else None)
 
 
-def fork_point(
-    registry: Registry, parent_ref: str, fork_ref: str, link: ParentLink
-) -> pygit2.Commit:
+def fork_point(registry: Registry, parent_ref: str, fork_ref: str, link: ParentLink) -> Commit:
     """The commit whose parent file is the base of a merge: the branches' merge base when the
     fork's history joins the parent's, else the recorded `parent_commit`."""
     store = registry.store

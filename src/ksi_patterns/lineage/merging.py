@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pygit2
-
 from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.errors import InputError, KsiError, Position, UsageError
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
 from ksi_patterns.lineage import merge_state
 from ksi_patterns.lineage.merge_state import MergeState
@@ -58,7 +57,7 @@ class _Replan(Exception):
         self.plan = plan
 
 
-Planner = Callable[[pygit2.Commit], Plan]
+Planner = Callable[[Commit], Plan]
 
 
 def run(store: Store, branch: str, planner: Planner, *, dry_run: bool = False) -> Outcome:
@@ -74,7 +73,7 @@ def run(store: Store, branch: str, planner: Planner, *, dry_run: bool = False) -
         return Outcome(plan, None, stopped=False, up_to_date=True)
     final = {"plan": plan}
 
-    def changes(tip: pygit2.Commit | None) -> dict[str, bytes | None]:
+    def changes(tip: Commit | None) -> dict[str, bytes | None]:
         current = final["plan"]
         if tip is not None and str(tip.id) != current.ours_commit:
             current = planner(tip)

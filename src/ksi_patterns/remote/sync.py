@@ -20,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pygit2
-
 from ksi_patterns.errors import ConflictError, KsiError, UsageError
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
 from ksi_patterns.lineage import merge_state
 from ksi_patterns.lineage.branch_merge import plan_trees
@@ -113,9 +112,9 @@ def _branch(store: Store, branch: str | None) -> str:
     return found
 
 
-def _changed_paths(store: Store, old: pygit2.Commit, new: pygit2.Commit) -> list[str]:
+def _changed_paths(store: Store, old: Commit, new: Commit) -> list[str]:
     paths: set[str] = set()
-    for change in store.diff_trees(str(old.tree_id), str(new.tree_id)):
+    for change in store.diff_trees(old.tree_id, new.tree_id):
         paths.update(p for p in (change.old_path, change.new_path) if p)
     return sorted(paths)
 
@@ -162,7 +161,7 @@ def pull(
 
 
 def _fast_forward(
-    store: Store, result: PullResult, ours: pygit2.Commit | None, theirs: pygit2.Commit
+    store: Store, result: PullResult, ours: Commit | None, theirs: Commit
 ) -> PullResult:
     """Move the branch from `ours` to `theirs` with compare-and-swap, then refresh the work
     tree. If a local writer moved the branch meanwhile, the pull becomes a merge."""
@@ -188,10 +187,10 @@ def _fast_forward(
     raise ConflictError(f"could not fast-forward {result.branch}: it kept moving")
 
 
-def _merge(store: Store, result: PullResult, theirs: pygit2.Commit) -> PullResult:
+def _merge(store: Store, result: PullResult, theirs: Commit) -> PullResult:
     message = f"merge {result.tracking} into {result.branch}"
 
-    def planner(ours_tip: pygit2.Commit) -> Plan:
+    def planner(ours_tip: Commit) -> Plan:
         return plan_trees(store, result.branch, ours_tip, theirs, message, result.tracking)
 
     outcome = run(store, result.branch, planner)
