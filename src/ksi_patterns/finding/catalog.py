@@ -141,38 +141,13 @@ class Catalog:
         """The documents under orchestrations/ and profiles/ at `refs` (as document_paths
         lists them). A folder tree the cache has listed costs one row; any other is walked,
         its blobs looked up in the cache, the rest parsed from git, and all of it cached."""
-        from ksi_patterns.documents.model import DOCUMENT_DIRS
         from ksi_patterns.finding.records import record_of
 
         store = registry.store
-        folders: list[tuple[str, str, str]] = []  # (ref, folder, tree id)
-        for ref in refs:
-            tip = store.resolve(ref)
-            for folder in DOCUMENT_DIRS:
-                sub = store.folder_id(folder, tip)
-                if sub is not None:
-                    folders.append((ref, folder, sub))
+        folders = _document_folders(registry, refs)
         trees = list(dict.fromkeys(tree for _ref, _folder, tree in folders))
         listed = cache.listings(trees) if cache is not None else {}
-
-        # Folder trees not listed yet: from a listing of an earlier commit and a tree diff
-        # (after a commit, only what it changed is read), else by walking the tree.
-        walked: dict[str, list[tuple[str, str]]] = {}  # tree id -> (path, blob)
-        earlier: dict[str, Record] = {}  # records of the blobs in those earlier listings
-        for ref, folder, tree in folders:
-            if tree in listed or tree in walked:
-                continue
-            base = _earlier_listing(registry, cache, ref, folder) if cache is not None else None
-            if base is None:
-                walked[tree] = [
-                    (path, blob)
-                    for path, blob in store.list_blobs(ref, under=folder)
-                    if path.endswith((".yaml", ".yml"))
-                ]
-                continue
-            base_tree, base_entries = base
-            walked[tree] = _updated(registry, folder, base_tree, base_entries, tree)
-            earlier.update((record.blob, record) for _path, record in base_entries)
+        walked, earlier = _unlisted(registry, cache, folders, listed)
         first_path = {blob: path for entries in walked.values() for path, blob in reversed(entries)}
         records = {blob: earlier[blob] for blob in first_path if blob in earlier}
         unknown = [blob for blob in first_path if blob not in records]
@@ -252,6 +227,50 @@ def posting_key(item: Located) -> int | str:
     """How `Catalog.postings` names an item: its cache row, else its blob."""
     record = item.record
     return record.cache_id if record.cache_id is not None else record.blob
+
+
+def _document_folders(registry: Registry, refs: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(ref, folder, tree id) of every document folder at each of `refs`."""
+    from ksi_patterns.documents.model import DOCUMENT_DIRS
+
+    store = registry.store
+    folders: list[tuple[str, str, str]] = []
+    for ref in refs:
+        tip = store.resolve(ref)
+        for folder in DOCUMENT_DIRS:
+            sub = store.folder_id(folder, tip)
+            if sub is not None:
+                folders.append((ref, folder, sub))
+    return folders
+
+
+def _unlisted(
+    registry: Registry,
+    cache: IndexCache | None,
+    folders: list[tuple[str, str, str]],
+    listed: dict[str, list[tuple[str, Record]]],
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, Record]]:
+    """The folder trees the cache has not listed, as tree id -> (path, blob), and the records
+    of the blobs in the earlier listings they were derived from (blob -> record)."""
+    # From a listing of an earlier commit and a tree diff (after a commit, only what it changed
+    # is read), else by walking the tree.
+    walked: dict[str, list[tuple[str, str]]] = {}
+    earlier: dict[str, Record] = {}
+    for ref, folder, tree in folders:
+        if tree in listed or tree in walked:
+            continue
+        base = _earlier_listing(registry, cache, ref, folder) if cache is not None else None
+        if base is None:
+            walked[tree] = [
+                (path, blob)
+                for path, blob in registry.store.list_blobs(ref, under=folder)
+                if path.endswith((".yaml", ".yml"))
+            ]
+            continue
+        base_tree, base_entries = base
+        walked[tree] = _updated(registry, folder, base_tree, base_entries, tree)
+        earlier.update((record.blob, record) for _path, record in base_entries)
+    return walked, earlier
 
 
 def _earlier_listing(
