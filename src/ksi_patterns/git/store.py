@@ -1,15 +1,12 @@
 """The git repository: reads at a ref, compare-and-swap commits, branches, tags, ancestry and
 merges, config, work-tree refresh.
 
-This is the one module the rest of ksi uses to talk to git; its helpers are `refs` (naming and
-resolving commits, creating and moving references), `history` (a file's commits), `trees`
-(listing, diffing and building trees), `merges` (ancestry and tree merges), `commits`
-(compare-and-swap commits), `worktree` (refreshing files), `identity` (who commits), `config`
-and `locks`. It deals in posix paths, bytes and plain values (`Commit`, `Person`, `FileChange`,
-`TreeMerge`): no pygit2 object leaves it but through `transport_repository`, which is for
-remote/ only. It knows nothing of YAML. Every write is a commit built in memory from the branch
-tip and published with a compare-and-swap on the branch reference; a lost race is retried from
-the fresh tip (DESIGN.md 2).
+This is the one module the rest of ksi uses to talk to git; its helpers are the other modules
+of the package (see its docstring). It deals in posix paths, bytes and plain values (`Commit`,
+`Person`, `FileChange`, `TreeMerge`): no pygit2 object leaves it but through
+`transport_repository`, which is for remote/ only. It knows nothing of YAML. Every write is a
+commit built in memory from the branch tip and published with a compare-and-swap on the branch
+reference; a lost race is retried from the fresh tip (DESIGN.md 2).
 """
 
 from __future__ import annotations
@@ -205,8 +202,7 @@ class Store:
     def merge_commits(
         self, ours: Rev, theirs: Rev, recheck: Callable[[str], bool] = lambda path: False
     ) -> TreeMerge:
-        """libgit2's merge of `theirs` into `ours`: what merged, and what to resolve by hand
-        (its conflicts, and files both sides changed for which `recheck(path)` is true)."""
+        """libgit2's merge of `theirs` into `ours`: what merged, what to resolve (see merges)."""
         return merges.merge_commits(self._repo, self._commit(ours), self._commit(theirs), recheck)
 
     # -- config and identity ---------------------------------------------------------------
@@ -318,8 +314,7 @@ class Store:
         return create_tag(self._repo, self.state_dir / "refs.lock", name, commit, tagger, text)
 
     def move_branch(self, branch: str, old: Rev | None, new: Rev, message: str) -> bool:
-        """Point `branch` at `new` if it still points at `old` (None: if it does not exist);
-        False when another writer moved (or created) it meanwhile, or holds its lock."""
+        """Move `branch` from `old` (None: absent) to `new`; False if it is no longer at `old`."""
         old_id = self._commit(old).id if old is not None else None
         return move_ref(self._repo, f"refs/heads/{branch}", old_id, self._commit(new).id, message)
 
