@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-import pygit2
-
 from ksi_patterns.errors import ConflictError
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
 
 
@@ -36,7 +35,7 @@ def main() -> None:
             line = f"{writer}-{i}\n".encode()
 
             def changes(
-                tip: pygit2.Commit | None, line: bytes = line, i: int = i
+                tip: Commit | None, line: bytes = line, i: int = i
             ) -> dict[str, bytes | None]:
                 has_log = tip is not None and store.exists("shared.log", tip)
                 shared = store.read("shared.log", tip) if has_log else b""

@@ -289,7 +289,7 @@ def test_libgit2_retries_are_bounded_against_a_server_refusing_every_login(
     monkeypatch.setenv("GITHUB_TOKEN", "t-three")
     monkeypatch.setenv("HOME", str(tmp_path))
     store = Store.init(tmp_path / "repo")
-    store.repo.remotes.create("origin", url)
+    store.transport_repository().remotes.create("origin", url)
     from ksi_patterns.remote.remotes import fetch
 
     with pytest.raises(CredentialsError) as failure:

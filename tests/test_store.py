@@ -15,6 +15,8 @@ import pygit2
 import pytest
 
 from ksi_patterns.errors import ConflictError, KsiError, NotFoundError
+from ksi_patterns.git.identity import Person
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import CommitResult, Store, check_path
 
 WRITER = Path(__file__).with_name("store_writer.py")
@@ -70,7 +72,7 @@ def test_unborn_branch_gets_a_root_commit(tmp_path: Path) -> None:
         s.resolve("HEAD")
     result = s.commit({"x.txt": b"x\n"}, "root")
     assert result.parent_id is None
-    assert s.resolve("main").parents == []
+    assert s.resolve("main").parent_ids == ()
     assert s.current_branch == "main"
     assert git(tmp_path / "r", "rev-list", "--count", "main").strip() == "1"
     assert (tmp_path / "r" / "x.txt").read_bytes() == b"x\n"
@@ -166,7 +168,7 @@ def test_commit_with_extra_parent_makes_a_merge(store: Store) -> None:
     side = store.commit({"side.txt": b"s\n"}, "on side", "side")
     merged = store.commit({"side.txt": b"s\n"}, "merge side", extra_parents=["side"])
     commit = store.resolve(merged.commit_id)
-    assert [str(p.id) for p in commit.parents][1] == side.commit_id
+    assert list(commit.parent_ids)[1] == side.commit_id
     assert store.current_branch == "main"
 
 
@@ -188,7 +190,7 @@ def test_author_comes_from_the_environment(store: Store, monkeypatch: pytest.Mon
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ada@example.org")
     store.commit({"a.txt": b"ada\n"}, "by ada")
     assert git(root(store), "log", "-1", "--format=%an <%ae>").strip() == "Ada <ada@example.org>"
-    sig = pygit2.Signature("Bob", "bob@example.org")
+    sig = Person("Bob", "bob@example.org")
     store.commit({"a.txt": b"bob\n"}, "by bob", author=sig)
     assert store.history("a.txt", limit=1)[0].author_name == "Bob"
 
@@ -198,7 +200,7 @@ def test_lost_race_is_retried_from_the_new_tip(store: Store) -> None:
     other = Store.open(root(store))
     seen: list[str] = []
 
-    def append(tip: pygit2.Commit | None) -> dict[str, bytes | None]:
+    def append(tip: Commit | None) -> dict[str, bytes | None]:
         assert tip is not None
         seen.append(str(tip.id))
         if len(seen) == 1:  # a concurrent writer lands its commit right now
@@ -216,9 +218,9 @@ def test_lost_race_is_retried_from_the_new_tip(store: Store) -> None:
 
 
 def test_a_held_ref_lock_ends_in_a_conflict(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    import ksi_patterns.git.store as store_module
+    import ksi_patterns.git.commits as commits_module
 
-    monkeypatch.setattr(store_module, "MAX_ATTEMPTS", 3)
+    monkeypatch.setattr(commits_module, "MAX_ATTEMPTS", 3)
     lock = store.git_dir / "refs" / "heads" / "main.lock"
     lock.touch()
     with pytest.raises(ConflictError, match=r"main\.lock exists"):
@@ -345,9 +347,10 @@ def test_refresh_follows_commits_landed_on_top(store: Store) -> None:
     """Another writer committed on top of ours before we refreshed: files go to the tip."""
     from ksi_patterns.git import worktree
 
-    repo, r = store.repo, root(store)
-    old = store.resolve("main")
-    sig = store.signature()
+    r = root(store)
+    repo = pygit2.Repository(str(r))  # the worktree module works on pygit2's own objects
+    old = repo.revparse_single("main").peel(pygit2.Commit)
+    sig = pygit2.Signature("ksi", "ksi@localhost")
 
     def raw_commit(parent: pygit2.Commit, content: bytes) -> pygit2.Commit:
         index = pygit2.Index()
@@ -356,7 +359,7 @@ def test_refresh_follows_commits_landed_on_top(store: Store) -> None:
         oid = repo.create_commit(
             "refs/heads/main", sig, sig, "raw", index.write_tree(repo), [parent.id]
         )
-        return store.resolve(str(oid))
+        return repo[oid].peel(pygit2.Commit)
 
     ours = raw_commit(old, b"ours\n")
     theirs = raw_commit(ours, b"theirs\n")
@@ -417,10 +420,10 @@ def test_commit_needs_a_branch_when_head_is_detached(store: Store) -> None:
 
 def test_a_stuck_commit_lock_only_delays(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A writer holding the queue lock (suspended, say) cannot block others for long."""
-    import ksi_patterns.git.store as store_module
+    import ksi_patterns.git.commits as commits_module
     from ksi_patterns.git.locks import file_lock, is_locked
 
-    monkeypatch.setattr(store_module, "QUEUE_TIMEOUT", 0.2)
+    monkeypatch.setattr(commits_module, "QUEUE_TIMEOUT", 0.2)
     lock = store.state_dir / "commit.lock"
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True

@@ -36,7 +36,7 @@ from ksi_patterns.evolution.decision_text import (
 from ksi_patterns.registry.registry import Registry
 
 if TYPE_CHECKING:
-    import pygit2
+    from ksi_patterns.git.refs import Commit
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,7 +74,7 @@ class Tracked:
         }
 
 
-def _read_at(registry: Registry, path: str, tip: pygit2.Commit | None) -> bytes | None:
+def _read_at(registry: Registry, path: str, tip: Commit | None) -> bytes | None:
     if tip is None:
         return None
     try:
@@ -124,7 +124,7 @@ def track_decision(
     )
     created = False
 
-    def changes(tip: pygit2.Commit | None) -> dict[str, bytes | None]:
+    def changes(tip: Commit | None) -> dict[str, bytes | None]:
         nonlocal created
         old = _read_at(registry, path, tip)
         created = old is None
@@ -168,7 +168,7 @@ def update_outcome(
     path = decisions_path(name)
     found: dict[str, Any] = {}
 
-    def changes(tip: pygit2.Commit | None) -> dict[str, bytes | None]:
+    def changes(tip: Commit | None) -> dict[str, bytes | None]:
         old = _read_at(registry, path, tip)
         if old is None:
             raise NotFoundError(f"{name} has no decision log ({path})")

@@ -40,7 +40,7 @@ from ksi_patterns.lineage.forks import utc_now
 from ksi_patterns.registry.registry import Registry
 
 if TYPE_CHECKING:
-    import pygit2
+    from ksi_patterns.git.refs import Commit
 
 __all__ = [
     "MERGE_CANDIDATE_GAIN",
@@ -67,7 +67,7 @@ def _pattern_path(registry: Registry, name: str, ref: str) -> str:
         raise NotFoundError(f"no pattern named {name!r} at {ref}") from None
 
 
-def _load(registry: Registry, path: str, tip: pygit2.Commit | None) -> RoundTrip:
+def _load(registry: Registry, path: str, tip: Commit | None) -> RoundTrip:
     if tip is None:
         raise NotFoundError("the branch has no commit yet")
     document = load_roundtrip(registry.store.read(path, tip), path)
@@ -170,7 +170,7 @@ def learn(
     wanted = normalize_insight(insight)
     outcome: dict[str, Any] = {}
 
-    def changes(tip: pygit2.Commit | None) -> dict[str, bytes | None]:
+    def changes(tip: Commit | None) -> dict[str, bytes | None]:
         document = _load(registry, path, tip)
         tree = document.tree
         where, learnings = _section(tree, "learnings", path)
@@ -309,7 +309,7 @@ def record_run(
         )
     found: dict[str, Any] = {}
 
-    def changes(tip: pygit2.Commit | None) -> dict[str, bytes | None]:
+    def changes(tip: Commit | None) -> dict[str, bytes | None]:
         document = _load(registry, path, tip)
         assert tip is not None
         tree = document.tree

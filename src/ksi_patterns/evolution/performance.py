@@ -17,9 +17,8 @@ from ksi_patterns.errors import InputError, NotFoundError, UsageError
 from ksi_patterns.lineage.forks import parent_link
 
 if TYPE_CHECKING:
-    import pygit2
-
     from ksi_patterns.documents.loading import RoundTrip
+    from ksi_patterns.git.refs import Commit
     from ksi_patterns.registry.registry import Registry
 
 
@@ -59,7 +58,7 @@ def percent(ratio: Decimal) -> str:
 
 
 def parent_avg_score(
-    registry: Registry, document: RoundTrip, name: str, tip: pygit2.Commit
+    registry: Registry, document: RoundTrip, name: str, tip: Commit
 ) -> tuple[str | None, Decimal | None]:
     """The lineage parent's name and its `performance.avg_score` at `tip` (None when unknown)."""
     link = parent_link(to_plain(document.tree))

@@ -141,47 +141,20 @@ class Catalog:
         """The documents under orchestrations/ and profiles/ at `refs` (as document_paths
         lists them). A folder tree the cache has listed costs one row; any other is walked,
         its blobs looked up in the cache, the rest parsed from git, and all of it cached."""
-        import pygit2
-
-        from ksi_patterns.documents.model import DOCUMENT_DIRS
         from ksi_patterns.finding.records import record_of
 
         store = registry.store
-        folders: list[tuple[str, str, str]] = []  # (ref, folder, tree id)
-        for ref in refs:
-            root = store.resolve(ref).tree
-            for folder in DOCUMENT_DIRS:
-                sub = root[folder] if folder in root else None  # noqa: SIM401 (a Tree, no .get)
-                if isinstance(sub, pygit2.Tree):
-                    folders.append((ref, folder, str(sub.id)))
+        folders = _document_folders(registry, refs)
         trees = list(dict.fromkeys(tree for _ref, _folder, tree in folders))
         listed = cache.listings(trees) if cache is not None else {}
-
-        # Folder trees not listed yet: from a listing of an earlier commit and a tree diff
-        # (after a commit, only what it changed is read), else by walking the tree.
-        walked: dict[str, list[tuple[str, str]]] = {}  # tree id -> (path, blob)
-        earlier: dict[str, Record] = {}  # records of the blobs in those earlier listings
-        for ref, folder, tree in folders:
-            if tree in listed or tree in walked:
-                continue
-            base = _earlier_listing(registry, cache, ref, folder) if cache is not None else None
-            if base is None:
-                walked[tree] = [
-                    (path, blob)
-                    for path, blob in store.list_blobs(ref, under=folder)
-                    if path.endswith((".yaml", ".yml"))
-                ]
-                continue
-            base_tree, base_entries = base
-            walked[tree] = _updated(registry, folder, base_tree, base_entries, tree)
-            earlier.update((record.blob, record) for _path, record in base_entries)
+        walked, earlier = _unlisted(registry, cache, folders, listed)
         first_path = {blob: path for entries in walked.values() for path, blob in reversed(entries)}
         records = {blob: earlier[blob] for blob in first_path if blob in earlier}
         unknown = [blob for blob in first_path if blob not in records]
         if cache is not None and unknown:
             records.update(cache.lookup(unknown))
         parsed = [
-            record_of(blob, store.repo[blob].read_raw(), path)
+            record_of(blob, store.read_blob(blob), path)
             for blob, path in first_path.items()
             if blob not in records
         ]
@@ -256,22 +229,61 @@ def posting_key(item: Located) -> int | str:
     return record.cache_id if record.cache_id is not None else record.blob
 
 
+def _document_folders(registry: Registry, refs: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(ref, folder, tree id) of every document folder at each of `refs`."""
+    from ksi_patterns.documents.model import DOCUMENT_DIRS
+
+    store = registry.store
+    folders: list[tuple[str, str, str]] = []
+    for ref in refs:
+        tip = store.resolve(ref)
+        for folder in DOCUMENT_DIRS:
+            sub = store.folder_id(folder, tip)
+            if sub is not None:
+                folders.append((ref, folder, sub))
+    return folders
+
+
+def _unlisted(
+    registry: Registry,
+    cache: IndexCache | None,
+    folders: list[tuple[str, str, str]],
+    listed: dict[str, list[tuple[str, Record]]],
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, Record]]:
+    """The folder trees the cache has not listed, as tree id -> (path, blob), and the records
+    of the blobs in the earlier listings they were derived from (blob -> record)."""
+    # From a listing of an earlier commit and a tree diff (after a commit, only what it changed
+    # is read), else by walking the tree.
+    walked: dict[str, list[tuple[str, str]]] = {}
+    earlier: dict[str, Record] = {}
+    for ref, folder, tree in folders:
+        if tree in listed or tree in walked:
+            continue
+        base = _earlier_listing(registry, cache, ref, folder) if cache is not None else None
+        if base is None:
+            walked[tree] = [
+                (path, blob)
+                for path, blob in registry.store.list_blobs(ref, under=folder)
+                if path.endswith((".yaml", ".yml"))
+            ]
+            continue
+        base_tree, base_entries = base
+        walked[tree] = _updated(registry, folder, base_tree, base_entries, tree)
+        earlier.update((record.blob, record) for _path, record in base_entries)
+    return walked, earlier
+
+
 def _earlier_listing(
     registry: Registry, cache: IndexCache, ref: str, folder: str
 ) -> tuple[str, list[tuple[str, Record]]] | None:
     """The cached listing of `folder` in the nearest of `ref`'s first-parent ancestors
     (EARLIER_COMMITS at most), with its tree id; None when there is none."""
-    import pygit2
-
-    commit = registry.store.resolve(ref)
+    store = registry.store
     trees: list[str] = []
-    for _ in range(EARLIER_COMMITS):
-        if not commit.parents:
-            break
-        commit = commit.parents[0]
-        sub = commit.tree[folder] if folder in commit.tree else None  # noqa: SIM401
-        if isinstance(sub, pygit2.Tree):
-            trees.append(str(sub.id))
+    for commit in store.first_parents(ref, EARLIER_COMMITS):
+        sub = store.folder_id(folder, commit)
+        if sub is not None:
+            trees.append(sub)
     return cache.nearest_listing(trees) if trees else None
 
 
@@ -284,21 +296,15 @@ def _updated(
 ) -> list[tuple[str, str]]:
     """(path, blob) of the documents in `tree`, from those of `base_tree` and the diff between
     the two trees: the same list `list_blobs` would give, without walking every entry."""
-    import pygit2
-    from pygit2.enums import DeltaStatus, FileMode
-
-    repo = registry.store.repo
-    old, new = repo[base_tree], repo[tree]
-    assert isinstance(old, pygit2.Tree) and isinstance(new, pygit2.Tree)
     current = {path: record.blob for path, record in base_entries}
     prefix = folder + "/"
-    for delta in old.diff_to_tree(new).deltas:
-        if delta.status != DeltaStatus.ADDED:
-            current.pop(prefix + delta.old_file.path, None)
-        if delta.status != DeltaStatus.DELETED and delta.new_file.mode != FileMode.COMMIT:
-            path = prefix + delta.new_file.path
+    for change in registry.store.diff_trees(base_tree, tree):
+        if change.old_path is not None:
+            current.pop(prefix + change.old_path, None)
+        if change.new_path is not None and change.new_blob is not None:
+            path = prefix + change.new_path
             if path.endswith((".yaml", ".yml")):
-                current[path] = str(delta.new_file.id)
+                current[path] = change.new_blob
     return sorted(current.items())
 
 

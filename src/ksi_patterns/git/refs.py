@@ -1,14 +1,37 @@
-"""Naming commits for the store: the revisions ksi accepts (`Rev`), resolving one to its
-commit, and checking branch and tag names before a reference is created."""
+"""References for the store: the revisions ksi accepts (`Rev`), the plain `Commit` value the
+store hands out, resolving a revision to its commit, checking branch and tag names, and creating
+and moving references."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import pygit2
+from pygit2.enums import ObjectType
 
-from ksi_patterns.errors import NotFoundError, UsageError
+from ksi_patterns.errors import ConflictError, NotFoundError, UsageError
+from ksi_patterns.git.locks import file_lock
 
-Rev = str | pygit2.Commit
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit as plain values; the store returns these and accepts them as revisions."""
+
+    id: str
+    short_id: str  # the shortest unique prefix of `id` (7 characters at least)
+    tree_id: str
+    parent_ids: tuple[str, ...]  # first parent first; empty for a root commit
+
+
+Rev = str | Commit
 """A branch, tag, commit id (full or short), `HEAD`, any git revision, or a Commit."""
+
+
+def commit_value(commit: pygit2.Commit) -> Commit:
+    """The plain value of a pygit2 commit."""
+    parents = tuple(str(parent) for parent in commit.parent_ids)
+    return Commit(str(commit.id), commit.short_id, str(commit.tree_id), parents)
 
 
 def check_refname(kind: str, name: str) -> str:
@@ -24,13 +47,66 @@ def rev_label(ref: Rev) -> str:
     return ref if isinstance(ref, str) else ref.short_id
 
 
+def reference_commit(repo: pygit2.Repository, refname: str) -> pygit2.Commit | None:
+    """The commit the full reference `refname` points at, or None when there is no such ref."""
+    try:
+        return repo.lookup_reference(refname).peel(pygit2.Commit)
+    except KeyError:
+        return None
+
+
+def create_ref(
+    repo: pygit2.Repository, refs_lock: Path, refname: str, oid: pygit2.Oid, log: str
+) -> None:
+    """Create `refname` at `oid`; pygit2.AlreadyExistsError when it exists."""
+    # libgit2 checks "force=False" before taking the ref's lock, so two creators can both
+    # pass; a ksi-wide lock makes the check-and-create atomic among ksi processes.
+    with file_lock(refs_lock):
+        repo.create_reference_direct(refname, oid, False, message=log)
+
+
+def create_tag(
+    repo: pygit2.Repository,
+    refs_lock: Path,
+    name: str,
+    commit: pygit2.Commit,
+    tagger: pygit2.Signature,
+    text: str,
+) -> str:
+    """Create the annotated tag `name` on `commit`; its id. ConflictError when it exists."""
+    try:
+        with file_lock(refs_lock):
+            oid = repo.create_tag(name, commit.id, ObjectType.COMMIT, tagger, text)
+    except pygit2.AlreadyExistsError:
+        raise ConflictError(f"tag {name} already exists") from None
+    return str(oid)
+
+
+def move_ref(
+    repo: pygit2.Repository, refname: str, old: pygit2.Oid | None, new: pygit2.Oid, message: str
+) -> bool:
+    """Point `refname` at `new` if it points at `old` (None: if it does not exist); False when
+    it does not, or when its lock is held."""
+    try:
+        if old is None:
+            repo.create_reference_direct(refname, new, False, message=message)
+            return True
+        ref = repo.lookup_reference(refname)
+        if ref.target != old:
+            return False
+        ref.set_target(new, message)  # libgit2 checks the old value: a real CAS
+    except (pygit2.AlreadyExistsError, pygit2.GitError, OSError):
+        return False
+    return True
+
+
 def resolve_commit(repo: pygit2.Repository, ref: Rev) -> pygit2.Commit:
     """The commit `ref` names in `repo`; annotated tags peel to their commit.
 
     A name is looked up as a branch, then a tag, then a remote-tracking branch, before git's
     revision syntax is tried."""
-    if isinstance(ref, pygit2.Commit):
-        return ref
+    if isinstance(ref, Commit):
+        return _by_id(repo, ref.id)
     missing = NotFoundError(f"no branch, tag or commit named {ref!r}")
     if not ref or "\0" in ref:
         raise missing
@@ -57,3 +133,11 @@ def resolve_commit(repo: pygit2.Repository, ref: Rev) -> pygit2.Commit:
         return obj.peel(pygit2.Commit)
     except (ValueError, pygit2.GitError):
         raise NotFoundError(f"{ref!r} does not name a commit") from None
+
+
+def _by_id(repo: pygit2.Repository, commit_id: str) -> pygit2.Commit:
+    """The commit with the full id `commit_id` (a Commit value's); NotFoundError if absent."""
+    obj = repo.get(commit_id)
+    if not isinstance(obj, pygit2.Commit):
+        raise NotFoundError(f"no commit {commit_id[:12]} in this repository")
+    return obj

@@ -1,59 +1,47 @@
-"""The git repository: reads at a ref, compare-and-swap commits, branches, tags, work-tree refresh.
+"""The git repository: reads at a ref, compare-and-swap commits, branches, tags, ancestry and
+merges, config, work-tree refresh.
 
-This is the one module the rest of ksi uses to talk to git; its helpers are `refs` (naming and
-resolving commits), `history` (a file's commits), `trees` (building trees in memory), `worktree`
-(refreshing files), `git_identity` (who commits) and `locks`. It deals in posix paths and bytes
-and knows nothing of YAML. Every write is a commit built in memory from the branch tip and
-published with a compare-and-swap on the branch reference; a lost race is retried from the fresh
-tip (DESIGN.md 2).
+This is the one module the rest of ksi uses to talk to git; its helpers are the other modules
+of the package (see its docstring). It deals in posix paths, bytes and plain values (`Commit`,
+`Person`, `FileChange`, `TreeMerge`): no pygit2 object leaves it but through
+`transport_repository`, which is for remote/ only. It knows nothing of YAML. Every write is a
+commit built in memory from the branch tip and published with a compare-and-swap on the branch
+reference; a lost race is retried from the fresh tip (DESIGN.md 2).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import random
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import FileMode, ObjectType
 
 from ksi_patterns.errors import ConflictError, KsiError, NotFoundError, UsageError
-from ksi_patterns.git import worktree
+from ksi_patterns.git import commits, merges, trees, worktree
+from ksi_patterns.git.commits import ChangeFn, CommitJob, CommitResult
+from ksi_patterns.git.config import config_value
 from ksi_patterns.git.history import CommitInfo, file_history
-from ksi_patterns.git.identity import git_signature
-from ksi_patterns.git.locks import file_lock, is_locked
-from ksi_patterns.git.refs import Rev, check_refname, resolve_commit, rev_label
-from ksi_patterns.git.trees import Changes, blob_id, build_tree, check_path, lookup
+from ksi_patterns.git.identity import Person, git_signature
+from ksi_patterns.git.locks import file_lock
+from ksi_patterns.git.merges import TreeMerge
+from ksi_patterns.git.refs import (
+    Commit,
+    Rev,
+    check_refname,
+    commit_value,
+    create_ref,
+    create_tag,
+    move_ref,
+    reference_commit,
+    resolve_commit,
+    rev_label,
+)
+from ksi_patterns.git.trees import Changes, FileChange, blob_id, check_path, lookup
 
 __all__ = ["ChangeFn", "Changes", "CommitInfo", "CommitResult", "Rev", "Store", "check_path"]
-
-OPTIMISTIC_TRIES = 3  # lock-free tries of a commit before queueing on the commit lock
-MAX_ATTEMPTS = 50  # tries in all against a moving tip before giving up
-QUEUE_TIMEOUT = 10.0  # seconds to wait for the commit lock before going on without it
-
-ChangeFn = Callable[[pygit2.Commit | None], Changes]
-"""Computes the changes from the branch tip (None when unborn); called again on every retry."""
-
-
-@dataclass(frozen=True)
-class CommitResult:
-    """The outcome of `Store.commit`.
-
-    When the branch is checked out, the touched files are refreshed in the work tree;
-    `skipped_worktree_paths` lists those left alone because the user had modified or staged
-    them (or they are not regular files there). Callers should report them: the commit holds the
-    new content, the user's copy differs from it.
-    """
-
-    commit_id: str
-    branch: str
-    parent_id: str | None  # the tip the commit was built on; None for a root commit
-    attempts: int = 1  # 1 when no race was lost
-    skipped_worktree_paths: tuple[str, ...] = field(default=())
 
 
 class Store:
@@ -80,9 +68,10 @@ class Store:
         """Create a repository at `path` whose first branch is `main`."""
         return cls(pygit2.init_repository(str(path), bare, initial_head="main"))
 
-    @property
-    def repo(self) -> pygit2.Repository:
-        """The pygit2 repository, for modules that need more (merging trees). Prefer methods."""
+    def transport_repository(self) -> pygit2.Repository:
+        """The raw pygit2 repository, for transport only (remote/: remotes, fetch, push).
+
+        Everything else goes through the methods below, which deal in plain values."""
         return self._repo
 
     @property
@@ -122,12 +111,15 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def resolve(self, ref: Rev) -> pygit2.Commit:
+    def resolve(self, ref: Rev) -> Commit:
         """The commit `ref` names; annotated tags peel to their commit."""
+        return commit_value(resolve_commit(self._repo, ref))
+
+    def _commit(self, ref: Rev) -> pygit2.Commit:
         return resolve_commit(self._repo, ref)
 
     def _entry(self, path: str, ref: Rev) -> pygit2.Object | None:
-        return lookup(self.resolve(ref).tree, check_path(path))
+        return lookup(self._commit(ref).tree, check_path(path))
 
     def read(self, path: str, ref: Rev = "HEAD") -> bytes:
         """The content of the file at `path` in `ref`."""
@@ -147,24 +139,7 @@ class Store:
 
     def list_blobs(self, ref: Rev = "HEAD", under: str = "") -> list[tuple[str, str]]:
         """(path, blob id) of every file in `ref`, sorted; `under` limits to a folder."""
-        tree = self.resolve(ref).tree
-        prefix = ""
-        if under.strip("/"):
-            folder = check_path(under.strip("/"))
-            try:
-                sub = tree[folder]
-            except KeyError:
-                return []
-            if not isinstance(sub, pygit2.Tree):
-                return []
-            tree, prefix = sub, folder + "/"
-        index = pygit2.Index()
-        index.read_tree(tree)
-        return sorted(
-            (prefix + entry.path, str(entry.id))
-            for entry in index
-            if entry.mode != FileMode.COMMIT  # submodule links are not files
-        )
+        return trees.list_blobs(self._commit(ref).tree, under)
 
     def list_files(self, ref: Rev = "HEAD", under: str = "") -> list[str]:
         """Every file path in `ref`, recursively, posix, sorted; `under` limits to a folder."""
@@ -173,7 +148,7 @@ class Store:
     def history(self, path: str, ref: Rev = "HEAD", limit: int | None = None) -> list[CommitInfo]:
         """Commits reachable from `ref` that changed `path`, newest first."""
         check_path(path)
-        return file_history(self._repo, self.resolve(ref), path, limit)
+        return file_history(self._repo, self._commit(ref), path, limit)
 
     def branches(self) -> list[str]:
         return sorted(self._repo.branches.local)
@@ -183,20 +158,70 @@ class Store:
             r[len("refs/tags/") :] for r in self._repo.references if r.startswith("refs/tags/")
         )
 
-    def _branch_tip(self, branch: str) -> pygit2.Commit | None:
-        try:
-            return self._repo.lookup_reference(f"refs/heads/{branch}").peel(pygit2.Commit)
-        except KeyError:
-            return None
+    def branch_tip(self, branch: str) -> Commit | None:
+        """The commit local branch `branch` points at; None when there is no such branch."""
+        tip = self._branch_tip(branch)
+        return commit_value(tip) if tip is not None else None
 
-    # -- identity --------------------------------------------------------------------------
+    def remote_branch_tip(self, tracking: str) -> Commit | None:
+        """The commit of remote-tracking branch `tracking` (`origin/main`); None when absent."""
+        tip = reference_commit(self._repo, f"refs/remotes/{tracking}")
+        return commit_value(tip) if tip is not None else None
+
+    def _branch_tip(self, branch: str) -> pygit2.Commit | None:
+        return reference_commit(self._repo, f"refs/heads/{branch}")
+
+    def read_blob(self, blob_id: str) -> bytes:
+        """The content of the blob `blob_id`; NotFoundError when there is no such blob."""
+        return trees.object_of(self._repo, blob_id, pygit2.Blob).read_raw()
+
+    def folder_id(self, folder: str, ref: Rev = "HEAD") -> str | None:
+        """The tree id of `folder` in `ref`; None when `ref` has no folder there."""
+        obj = self._entry(folder, ref)
+        return str(obj.id) if isinstance(obj, pygit2.Tree) else None
+
+    def diff_trees(self, old_tree: str, new_tree: str) -> list[FileChange]:
+        """What changed from tree `old_tree` to tree `new_tree` (ids), entry by entry."""
+        old = trees.object_of(self._repo, old_tree, pygit2.Tree)
+        return trees.diff_trees(old, trees.object_of(self._repo, new_tree, pygit2.Tree))
+
+    # -- ancestry and merges ---------------------------------------------------------------
+
+    def merge_base(self, a: Rev, b: Rev) -> str | None:
+        """The id of the best common ancestor of `a` and `b`; None when they share no history."""
+        return merges.merge_base(self._repo, self._commit(a), self._commit(b))
+
+    def is_ancestor(self, ancestor: Rev, of: Rev) -> bool:
+        """True when `ancestor` is `of` or one of its ancestors."""
+        return merges.is_ancestor(self._repo, self._commit(ancestor), self._commit(of))
+
+    def first_parents(self, ref: Rev, limit: int) -> list[Commit]:
+        """`ref`'s first parent, its first parent, and so on: at most `limit`, nearest first."""
+        return [commit_value(c) for c in merges.first_parents(self._commit(ref), limit)]
+
+    def merge_commits(
+        self, ours: Rev, theirs: Rev, recheck: Callable[[str], bool] = lambda path: False
+    ) -> TreeMerge:
+        """libgit2's merge of `theirs` into `ours`: what merged, what to resolve (see merges)."""
+        return merges.merge_commits(self._repo, self._commit(ours), self._commit(theirs), recheck)
+
+    # -- config and identity ---------------------------------------------------------------
+
+    def config_value(self, key: str) -> str | None:
+        """The repository's git config value of `key`; None when it is not set."""
+        return config_value(self._repo.config, key)
+
+    def set_config(self, key: str, value: str) -> None:
+        """Set `key` in the repository's git config (`.git/config`)."""
+        self._repo.config[key] = value
 
     def _identity(self, role: str) -> pygit2.Signature:
         return git_signature(self._repo.config, role)
 
-    def signature(self) -> pygit2.Signature:
+    def signature(self) -> Person:
         """The author of new commits: GIT_AUTHOR_NAME/EMAIL, else user.name/email, else ksi."""
-        return self._identity("AUTHOR")
+        author = self._identity("AUTHOR")
+        return Person(author.name, author.email)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -206,7 +231,7 @@ class Store:
         message: str,
         branch: str | None = None,
         *,
-        author: pygit2.Signature | None = None,
+        author: Person | None = None,
         extra_parents: Sequence[Rev] = (),
         create_branch_from: Rev | None = None,
         allow_empty: bool = False,
@@ -214,128 +239,98 @@ class Store:
         """Commit `changes` on `branch` (default: the checked-out one) with compare-and-swap.
 
         The tree is built in memory from the branch tip; if the tip moved before the branch was
-        updated, the commit is rebuilt from the new tip after a random wait, up to MAX_ATTEMPTS
-        times, then ConflictError. A function `changes` is called with the tip on every try
-        (so an append recomputes from the fresh content); it must only read. After
-        OPTIMISTIC_TRIES lost races, or when others are queued, the writer queues on
+        updated, the commit is rebuilt from the new tip after a random wait, up to
+        commits.MAX_ATTEMPTS times, then ConflictError. A function `changes` is called with the
+        tip on every try (so an append recomputes from the fresh content); it must only read.
+        After commits.OPTIMISTIC_TRIES lost races, or when others are queued, the writer queues on
         `<git-dir>/ksi/commit.lock` so that nobody starves. An unborn branch gets a root commit.
         With `create_branch_from`, `branch` is created from that commit and must not exist
         (ConflictError if it does or if another writer wins). A commit that changes nothing
         raises KsiError unless `allow_empty` or `extra_parents`. When `branch` is checked out,
         the touched files are refreshed in the work tree (see CommitResult).
         """
-        if branch is None:
-            if create_branch_from is not None:
-                raise UsageError("a new branch needs a name")
-            branch = self._head_branch()
-            if branch is None:
-                raise KsiError("HEAD is detached: name the branch to commit on")
+        branch = self._commit_branch(branch, create_branch_from)
         refname = check_refname("branch", branch)
-        creating = create_branch_from is not None
-        start = self.resolve(create_branch_from) if create_branch_from is not None else None
-        if creating and self._branch_tip(branch) is not None:
+        start = self._commit(create_branch_from) if create_branch_from is not None else None
+        if start is not None and self._branch_tip(branch) is not None:
             raise ConflictError(f"branch {branch} already exists")
-        extra = [self.resolve(p).id for p in extra_parents]
-        author = author or self.signature()
-        committer = self._identity("COMMITTER")
-        text = message if message.endswith("\n") else message + "\n"
-
-        def attempt(number: int) -> CommitResult | None:
-            tip = start if creating else self._branch_tip(branch)
-            wanted = changes(tip) if callable(changes) else changes
-            tree_id = build_tree(self._repo, tip.tree if tip is not None else None, wanted)
-            unchanged = tree_id == tip.tree_id if tip is not None else not self._repo[tree_id]
-            if unchanged and not (allow_empty or extra):
-                raise KsiError(f"nothing to commit on {branch}: the changes alter no file")
-            parents = [tip.id, *extra] if tip is not None else extra
-            # Publishing and refreshing the work tree happen under one lock, so refreshes run in
-            # commit order; building the commit (above) runs in parallel with other writers.
-            with self._worktree_lock():
-                try:
-                    if tip is None or creating:
-                        oid = self._repo.create_commit(
-                            None, author, committer, text, tree_id, parents
-                        )
-                        self._create_ref(refname, oid, f"commit: {text.splitlines()[0]}")
-                    else:
-                        oid = self._repo.create_commit(
-                            refname, author, committer, text, tree_id, parents
-                        )
-                except pygit2.AlreadyExistsError:
-                    if creating:
-                        raise ConflictError(f"branch {branch} already exists") from None
-                    return None  # another writer gave the unborn branch its first commit
-                except (pygit2.GitError, OSError) as exc:
-                    if not self._lost_race(exc, branch, tip):
-                        raise KsiError(f"cannot commit on {branch}: {exc}") from exc
-                    return None
-                skipped = self._refresh_after_commit(branch, list(wanted), tip, oid)
-            parent = str(tip.id) if tip else None
-            return CommitResult(str(oid), branch, parent, number, tuple(skipped))
-
-        # Optimistic, lock-free tries first. A writer that keeps losing, or finds others queued,
-        # queues on a ksi-wide lock so that nobody starves. Queued writers still compare and
-        # swap: the lock is never needed for correctness (git itself ignores it), so a writer
-        # that cannot get it in QUEUE_TIMEOUT (a suspended holder?) carries on without it.
+        who = author or self.signature()
+        job = CommitJob(
+            branch,
+            refname,
+            changes,
+            message if message.endswith("\n") else message + "\n",
+            pygit2.Signature(who.name, who.email),
+            self._identity("COMMITTER"),
+            [self._commit(p).id for p in extra_parents],
+            start,
+            allow_empty,
+        )
         queue = self.state_dir / "commit.lock"
-        for number in range(1, OPTIMISTIC_TRIES + 1):
-            if is_locked(queue):
-                break
-            if (result := attempt(number)) is not None:
-                return result
-            _jitter(number)
-        with file_lock(queue, timeout=QUEUE_TIMEOUT) as queued:
-            for number in range(OPTIMISTIC_TRIES + 1, MAX_ATTEMPTS + 1):
-                if (result := attempt(number)) is not None:
-                    return result
-                _jitter(1 if queued else number)
-        lock = self.git_dir / f"{refname}.lock"
-        hint = f" ({lock} exists: remove it if no git process is running)" if lock.exists() else ""
-        raise ConflictError(f"could not commit on {branch}: it kept moving{hint}")
+        return commits.with_retries(job, partial(self._attempt, job), queue, self.git_dir)
 
-    def _lost_race(self, exc: Exception, branch: str, tip: pygit2.Commit | None) -> bool:
-        if isinstance(exc, OSError):
-            return True  # the branch's .lock is held by another writer
-        text = str(exc)
-        if "not the first parent" in text or "does not match" in text:
-            return True
-        now = self._branch_tip(branch)
-        return (now.id if now else None) != (tip.id if tip else None)
+    def _commit_branch(self, branch: str | None, create_branch_from: Rev | None) -> str:
+        """The branch a commit goes to: `branch`, else the checked-out one."""
+        if branch is not None:
+            return branch
+        if create_branch_from is not None:
+            raise UsageError("a new branch needs a name")
+        head = self._head_branch()
+        if head is None:
+            raise KsiError("HEAD is detached: name the branch to commit on")
+        return head
 
-    def _create_ref(self, refname: str, oid: pygit2.Oid, log: str) -> None:
-        # libgit2 checks "force=False" before taking the ref's lock, so two creators can both
-        # pass; a ksi-wide lock makes the check-and-create atomic among ksi processes.
-        with file_lock(self.state_dir / "refs.lock"):
-            self._repo.create_reference_direct(refname, oid, False, message=log)
+    def _attempt(self, job: CommitJob, number: int) -> CommitResult | None:
+        """One try of `job` on the current tip; None when another writer moved the branch."""
+        tip = job.start if job.start is not None else self._branch_tip(job.branch)
+        paths, tree_id, parents = commits.build(self._repo, job, tip)
+        # Publishing and refreshing the work tree happen under one lock, so refreshes run in
+        # commit order; building the commit (above) runs in parallel with other writers.
+        with self._worktree_lock():
+            refs_lock = self.state_dir / "refs.lock"
+            oid = commits.publish(self._repo, job, tip, tree_id, parents, refs_lock)
+            if oid is None:
+                return None
+            skipped = self._refresh_after_commit(job.branch, paths, tip, oid)
+        parent = str(tip.id) if tip else None
+        return CommitResult(str(oid), job.branch, parent, number, tuple(skipped))
 
     def create_branch(self, name: str, from_ref: Rev) -> None:
         """Create branch `name` at `from_ref`; ConflictError if it exists (or a racer won)."""
         refname = check_refname("branch", name)
-        commit = self.resolve(from_ref)
+        commit = self._commit(from_ref)
         try:
-            self._create_ref(refname, commit.id, f"branch: Created from {rev_label(from_ref)}")
+            log = f"branch: Created from {rev_label(from_ref)}"
+            create_ref(self._repo, self.state_dir / "refs.lock", refname, commit.id, log)
         except pygit2.AlreadyExistsError:
             raise ConflictError(f"branch {name} already exists") from None
 
     def create_tag(self, name: str, target_ref: Rev, message: str) -> str:
         """Create the annotated tag `name` on `target_ref`'s commit; returns the tag object id."""
         check_refname("tag", name)
-        commit = self.resolve(target_ref)
+        commit = self._commit(target_ref)
         text = message if message.endswith("\n") else message + "\n"
-        try:
-            with file_lock(self.state_dir / "refs.lock"):
-                oid = self._repo.create_tag(
-                    name, commit.id, ObjectType.COMMIT, self._identity("COMMITTER"), text
-                )
-        except pygit2.AlreadyExistsError:
-            raise ConflictError(f"tag {name} already exists") from None
-        return str(oid)
+        tagger = self._identity("COMMITTER")
+        return create_tag(self._repo, self.state_dir / "refs.lock", name, commit, tagger, text)
+
+    def move_branch(self, branch: str, old: Rev | None, new: Rev, message: str) -> bool:
+        """Move `branch` from `old` (None: absent) to `new`; False if it is no longer at `old`."""
+        old_id = self._commit(old).id if old is not None else None
+        return move_ref(self._repo, f"refs/heads/{branch}", old_id, self._commit(new).id, message)
 
     # -- the work tree ---------------------------------------------------------------------
 
+    def modified_paths(self) -> list[str]:
+        """Tracked paths whose work-tree or index copy differs from HEAD (untracked ignored)."""
+        return [] if self.is_bare else worktree.modified_paths(self._repo)
+
     def is_worktree_clean(self) -> bool:
         """True when no tracked file is modified or staged (untracked files do not count)."""
-        return self.is_bare or not worktree.modified_paths(self._repo)
+        return not self.modified_paths()
+
+    def reload_index(self) -> None:
+        """Re-read the index from disk, after files were put back in the work tree by hand."""
+        self._repo.index.read(force=True)
 
     def checkout_branch(self, name: str) -> None:
         """Switch the work tree to branch `name`; KsiError naming the modified files if unclean."""
@@ -345,16 +340,7 @@ class Store:
         if self._branch_tip(name) is None:
             raise NotFoundError(f"no branch named {name!r}")
         with self._worktree_lock():
-            dirty = worktree.modified_paths(self._repo)
-            if dirty:
-                shown = ", ".join(dirty[:10]) + (
-                    f" and {len(dirty) - 10} more" if len(dirty) > 10 else ""
-                )
-                raise KsiError(f"cannot switch to {name}: modified files: {shown}")
-            try:
-                self._repo.checkout(refname)
-            except pygit2.GitError as exc:
-                raise KsiError(f"cannot switch to {name}: {exc}") from exc
+            worktree.checkout(self._repo, refname, name)
 
     def refresh_worktree(
         self, paths: Sequence[str], old_commit: Rev | None, new_commit: Rev
@@ -368,8 +354,8 @@ class Store:
         root = self.root
         if root is None:
             return []
-        old = self.resolve(old_commit) if old_commit is not None else None
-        new = self.resolve(new_commit)
+        old = self._commit(old_commit) if old_commit is not None else None
+        new = self._commit(new_commit)
         checked = [check_path(p) for p in paths]
         with self._worktree_lock():
             return worktree.refresh(
@@ -393,8 +379,3 @@ class Store:
             return []
         tip = self._branch_tip(branch)
         return worktree.refresh_after_commit(self._repo, root, tip, paths, old, new)
-
-
-def _jitter(number: int) -> None:
-    """Sleep a random while that grows with the number of lost races (at most 50 ms)."""
-    time.sleep(random.uniform(0, min(0.05, 0.001 * 2**number)))

@@ -1,16 +1,21 @@
-"""In-memory git trees for the store: path checks, lookups, building a tree from base + changes.
+"""In-memory git trees for the store: path checks, lookups, listings, diffs, and building a tree
+from base + changes.
 
-Only `store` and `worktree` use this module.
+Only modules of the git package use this module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
 
 import pygit2
-from pygit2.enums import FileMode
+from pygit2.enums import DeltaStatus, FileMode
 
-from ksi_patterns.errors import KsiError
+from ksi_patterns.errors import KsiError, NotFoundError
+
+GitObject = TypeVar("GitObject", pygit2.Blob, pygit2.Tree)
 
 Changes = Mapping[str, bytes | None]
 """Path -> new content; None deletes the path (deleting an absent path does nothing)."""
@@ -32,6 +37,14 @@ def check_path(path: str) -> str:
     return path
 
 
+def object_of(repo: pygit2.Repository, object_id: str, kind: type[GitObject]) -> GitObject:
+    """The blob or tree `object_id` (full hex); NotFoundError when there is no such `kind`."""
+    obj = repo.get(object_id)
+    if not isinstance(obj, kind):
+        raise NotFoundError(f"no {kind.__name__.lower()} {object_id}")
+    return obj
+
+
 def lookup(tree: pygit2.Tree | None, path: str) -> pygit2.Object | None:
     """The blob or tree at `path` (nested, posix) in `tree`, or None."""
     if tree is None:
@@ -40,6 +53,53 @@ def lookup(tree: pygit2.Tree | None, path: str) -> pygit2.Object | None:
         return tree[path]
     except KeyError:
         return None
+
+
+def list_blobs(tree: pygit2.Tree, under: str = "") -> list[tuple[str, str]]:
+    """(path, blob id) of every file in `tree`, sorted; `under` limits to a folder."""
+    prefix = ""
+    if under.strip("/"):
+        folder = check_path(under.strip("/"))
+        try:
+            sub = tree[folder]
+        except KeyError:
+            return []
+        if not isinstance(sub, pygit2.Tree):
+            return []
+        tree, prefix = sub, folder + "/"
+    index = pygit2.Index()
+    index.read_tree(tree)
+    return sorted(
+        (prefix + entry.path, str(entry.id))
+        for entry in index
+        if entry.mode != FileMode.COMMIT  # submodule links are not files
+    )
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One entry of a diff between two trees; paths are relative to the trees."""
+
+    old_path: str | None  # None when the entry was added
+    new_path: str | None  # None when it was deleted
+    new_blob: str | None  # the new blob id; None when deleted or not a file (a submodule link)
+
+
+def diff_trees(old: pygit2.Tree, new: pygit2.Tree) -> list[FileChange]:
+    """What changed from `old` to `new`, entry by entry (no rename detection)."""
+    changes = []
+    for delta in old.diff_to_tree(new).deltas:
+        added, deleted = delta.status == DeltaStatus.ADDED, delta.status == DeltaStatus.DELETED
+        new_file = delta.new_file
+        is_file = not deleted and new_file.mode != FileMode.COMMIT
+        changes.append(
+            FileChange(
+                None if added else delta.old_file.path,
+                None if deleted else new_file.path,
+                str(new_file.id) if is_file else None,
+            )
+        )
+    return changes
 
 
 def blob_id(commit: pygit2.Commit | None, path: str) -> pygit2.Oid | None:

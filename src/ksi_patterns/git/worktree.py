@@ -16,6 +16,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode, FileStatus
 
+from ksi_patterns.errors import KsiError
 from ksi_patterns.git.trees import blob_id, lookup
 
 INDEX_WRITE_TRIES = 40  # x 25 ms waiting for a git command's index.lock
@@ -37,6 +38,20 @@ def modified_paths(repo: pygit2.Repository) -> list[str]:
     """Tracked paths whose work-tree or index copy differs from HEAD (untracked files ignored)."""
     status = repo.status(untracked_files="no")
     return sorted(path for path, flags in status.items() if flags & ~_UNCHANGED)
+
+
+def checkout(repo: pygit2.Repository, refname: str, name: str) -> None:
+    """Check out branch `name` (`refname`); KsiError naming the modified files if unclean.
+
+    Call with the work-tree lock held."""
+    dirty = modified_paths(repo)
+    if dirty:
+        shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10 else "")
+        raise KsiError(f"cannot switch to {name}: modified files: {shown}")
+    try:
+        repo.checkout(refname)
+    except pygit2.GitError as exc:
+        raise KsiError(f"cannot switch to {name}: {exc}") from exc
 
 
 def _inside(root: Path, full: Path) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pygit2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ksi_patterns.documents.loading import load_plain, load_roundtrip
@@ -22,6 +21,8 @@ from ksi_patterns.documents.model import (
     lineage_of,
 )
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
+from ksi_patterns.git.refs import Commit
+from ksi_patterns.git.store import Store
 from ksi_patterns.lineage.forks import lineage_position, parent_link, utc_now
 from ksi_patterns.lineage.merge_state import MergeState
 from ksi_patterns.lineage.merging import Outcome, Plan, continue_merge, run
@@ -73,10 +74,10 @@ def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -
     version = load_plain(fork_text, fork_path).get("version")
     source = f"{request.fork}@{version}" if version else request.fork
 
-    def planner(ours_tip: pygit2.Commit) -> Plan:
+    def planner(ours_tip: Commit) -> Plan:
         parent_path = registry.find(parent, str(ours_tip.id), folder=PATTERNS_DIR)
         ours = store.read(parent_path, ours_tip).decode()
-        if _contains(store.repo, ours_tip, theirs_tip):  # merged already, nothing new since
+        if store.is_ancestor(theirs_tip, ours_tip):  # merged already, nothing new since
             return _nothing_new(branch, ours_tip, theirs_tip)
         base = _base(
             registry,
@@ -124,11 +125,7 @@ def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -
     return run(store, branch, planner, dry_run=dry_run)
 
 
-def _contains(repo: pygit2.Repository, tip: pygit2.Commit, commit: pygit2.Commit) -> bool:
-    return tip.id == commit.id or bool(repo.descendant_of(tip.id, commit.id))
-
-
-def _nothing_new(branch: str, ours_tip: pygit2.Commit, theirs_tip: pygit2.Commit) -> Plan:
+def _nothing_new(branch: str, ours_tip: Commit, theirs_tip: Commit) -> Plan:
     return Plan(branch, str(ours_tip.id), str(theirs_tip.id), "", changes={})
 
 
@@ -138,8 +135,8 @@ def _base(
     fork_path: str,
     ours: str,
     parent_path: str,
-    ours_tip: pygit2.Commit,
-    theirs_tip: pygit2.Commit,
+    ours_tip: Commit,
+    theirs_tip: Commit,
     recorded: str | None,
 ) -> str:
     """The merge base: the fork as last merged (recorded in the parent's `lineage.merges`),
@@ -153,19 +150,17 @@ def _base(
         except KsiError:  # the recorded commit is gone (a rewritten history): try older ones
             continue
         return merged.decode()
-    base_commit = _fork_point(store.repo, ours_tip, theirs_tip, recorded)
+    base_commit = _fork_point(store, ours_tip, theirs_tip, recorded)
     try:
         return store.read(parent_path, base_commit).decode()
     except NotFoundError:
         return ""  # the parent did not exist at the fork point: everything is an addition
 
 
-def _fork_point(
-    repo: pygit2.Repository, ours: pygit2.Commit, theirs: pygit2.Commit, recorded: str | None
-) -> str:
-    base = repo.merge_base(ours.id, theirs.id)
+def _fork_point(store: Store, ours: Commit, theirs: Commit, recorded: str | None) -> str:
+    base = store.merge_base(ours, theirs)
     if base is not None:
-        return str(base)
+        return base
     if recorded:
         return recorded
     raise NotFoundError("the fork and its parent share no history: cannot find the fork point")

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import pygit2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ksi_patterns.documents.loading import load_plain, load_roundtrip, with_block_text
@@ -25,6 +24,7 @@ from ksi_patterns.documents.model import (
     stem,
 )
 from ksi_patterns.errors import InputError, KsiError, NotFoundError, Position, UsageError
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.registry.registry import Registry
 
 # Keys that identify a document; the lineage block goes right after those present at the top.
@@ -197,17 +197,15 @@ def parent_link(document: Any) -> ParentLink | None:
     return ParentLink(name, version or None, str(commit) if commit else None)
 
 
-def fork_point(
-    registry: Registry, parent_ref: str, fork_ref: str, link: ParentLink
-) -> pygit2.Commit:
+def fork_point(registry: Registry, parent_ref: str, fork_ref: str, link: ParentLink) -> Commit:
     """The commit whose parent file is the base of a merge: the branches' merge base when the
     fork's history joins the parent's, else the recorded `parent_commit`."""
     store = registry.store
     parent_tip = store.resolve(parent_ref)
     fork_tip = store.resolve(fork_ref)
-    base = store.repo.merge_base(parent_tip.id, fork_tip.id)
+    base = store.merge_base(parent_tip, fork_tip)
     if base is not None:
-        return store.resolve(str(base))
+        return store.resolve(base)
     if link.commit:
         try:
             return store.resolve(link.commit)

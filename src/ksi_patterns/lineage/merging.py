@@ -12,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pygit2
-
 from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.errors import InputError, KsiError, Position, UsageError
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
-from ksi_patterns.git.worktree import modified_paths
 from ksi_patterns.lineage import merge_state
 from ksi_patterns.lineage.merge_state import MergeState
 from ksi_patterns.merge import Conflict
@@ -57,7 +55,7 @@ class _Replan(Exception):
         self.plan = plan
 
 
-Planner = Callable[[pygit2.Commit], Plan]
+Planner = Callable[[Commit], Plan]
 
 
 def run(store: Store, branch: str, planner: Planner, *, dry_run: bool = False) -> Outcome:
@@ -69,11 +67,11 @@ def run(store: Store, branch: str, planner: Planner, *, dry_run: bool = False) -
     if not plan.clean:
         _stop(store, plan)
         return Outcome(plan, None, stopped=True)
-    if not plan.changes and _is_ancestor(store, plan.theirs_commit, plan.ours_commit):
+    if not plan.changes and store.is_ancestor(plan.theirs_commit, plan.ours_commit):
         return Outcome(plan, None, stopped=False, up_to_date=True)
     final = {"plan": plan}
 
-    def changes(tip: pygit2.Commit | None) -> dict[str, bytes | None]:
+    def changes(tip: Commit | None) -> dict[str, bytes | None]:
         current = final["plan"]
         if tip is not None and str(tip.id) != current.ours_commit:
             current = planner(tip)
@@ -92,14 +90,6 @@ def run(store: Store, branch: str, planner: Planner, *, dry_run: bool = False) -
     return Outcome(final["plan"], result.commit_id, stopped=False)
 
 
-def _is_ancestor(store: Store, maybe_ancestor: str, of: str) -> bool:
-    repo = store.repo
-    return bool(
-        maybe_ancestor == of
-        or repo.descendant_of(pygit2.Oid(hex=of), pygit2.Oid(hex=maybe_ancestor))
-    )
-
-
 def _stop(store: Store, plan: Plan) -> None:
     """Write the plan's files (markers included) into the working tree and remember the merge."""
     root = store.root
@@ -113,7 +103,7 @@ def _stop(store: Store, plan: Plan) -> None:
             f"conflicts can only be resolved on the checked-out branch: switch to {plan.branch} "
             "(`ksi pattern merge` also takes --resolve ours|theirs)"
         )
-    dirty = set(modified_paths(store.repo)) & set(plan.changes)
+    dirty = set(store.modified_paths()) & set(plan.changes)
     if dirty:
         raise UsageError(f"local changes to {', '.join(sorted(dirty))} would be overwritten")
     for path, data in plan.changes.items():
@@ -203,6 +193,6 @@ def abort_merge(store: Store) -> list[str]:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         restored.append(path)
-    store.repo.index.read(force=True)
+    store.reload_index()
     merge_state.clear(store)
     return restored

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pygit2
-
 from ksi_patterns.documents.loading import load_roundtrip
 from ksi_patterns.documents.model import Bump, bump_version, release_tag
 from ksi_patterns.errors import ConflictError, UsageError
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.registry.registry import Registry
 
 
@@ -46,7 +45,7 @@ def release(registry: Registry, name: str, part: Bump, *, branch: str | None = N
     if tag in store.tags():
         raise ConflictError(f"tag {tag} already exists")
 
-    def bumped(tip: pygit2.Commit | None) -> dict[str, bytes]:
+    def bumped(tip: Commit | None) -> dict[str, bytes]:
         # Re-read at the fresh tip on every retry, so a concurrent edit is kept, not undone.
         document = load_roundtrip(store.read(path, tip if tip is not None else ref), path)
         if _version(document.tree) != old:

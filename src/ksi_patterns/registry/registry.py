@@ -216,9 +216,8 @@ def merge_driver_command() -> str:
 
 def install_merge_driver(store: Store) -> None:
     """Register `ksi merge-driver` in the repository config; .gitattributes routes YAML to it."""
-    config = store.repo.config
-    config["merge.ksi.name"] = "ksi structural YAML merge"
-    config["merge.ksi.driver"] = merge_driver_command()
+    store.set_config("merge.ksi.name", "ksi structural YAML merge")
+    store.set_config("merge.ksi.driver", merge_driver_command())
 
 
 def init_registry(

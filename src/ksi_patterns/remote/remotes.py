@@ -145,14 +145,19 @@ def check_remote_name(name: str) -> str:
     return name
 
 
+def _remotes(store: Store) -> pygit2.remotes.RemoteCollection:
+    """The repository's remotes: pygit2's own objects, which transfers need."""
+    return store.transport_repository().remotes
+
+
 def _names(store: Store) -> list[str]:
-    return sorted(name for name in store.repo.remotes.names() if name)
+    return sorted(name for name in _remotes(store).names() if name)
 
 
 def list_remotes(store: Store) -> list[RemoteInfo]:
     found = []
     for name in _names(store):
-        remote = store.repo.remotes[name]
+        remote = _remotes(store)[name]
         push_url = remote.push_url
         found.append(
             RemoteInfo(
@@ -171,7 +176,7 @@ def add_remote(store: Store, name: str, url: str) -> RemoteInfo:
     if name in _names(store):
         raise UsageError(f"a remote named {name!r} exists already: remove it first")
     try:
-        store.repo.remotes.create(name, url)
+        _remotes(store).create(name, url)
     except (pygit2.GitError, ValueError) as exc:
         raise UsageError(f"cannot add remote {name!r}: {scrub(str(exc))}") from None
     return RemoteInfo(name, redact(url), None)
@@ -180,7 +185,7 @@ def add_remote(store: Store, name: str, url: str) -> RemoteInfo:
 def remove_remote(store: Store, name: str) -> None:
     if name not in _names(store):
         raise NotFoundError(f"no remote named {name!r}")
-    store.repo.remotes.delete(name)
+    _remotes(store).delete(name)
 
 
 def pick_remote(store: Store, name: str | None = None) -> pygit2.Remote:
@@ -190,11 +195,11 @@ def pick_remote(store: Store, name: str | None = None) -> pygit2.Remote:
         if name not in names:
             known = f" (remotes: {', '.join(names)})" if names else ""
             raise NotFoundError(f"no remote named {name!r}{known}")
-        return store.repo.remotes[name]
+        return _remotes(store)[name]
     if DEFAULT_REMOTE in names:
-        return store.repo.remotes[DEFAULT_REMOTE]
+        return _remotes(store)[DEFAULT_REMOTE]
     if len(names) == 1:
-        return store.repo.remotes[names[0]]
+        return _remotes(store)[names[0]]
     if not names:
         raise UsageError(
             "this registry has no remote: add one with `ksi registry remote add origin URL`"
@@ -239,7 +244,7 @@ def branch_refspecs(store: Store, branches: list[str], *, tags: bool = False) ->
     """Push refspecs (never forced) for `branches` and, with `tags`, every tag."""
     specs = []
     for branch in branches:
-        if store.repo.references.get(f"refs/heads/{branch}") is None:
+        if store.branch_tip(branch) is None:
             raise NotFoundError(f"no branch named {branch!r}")
         specs.append(f"refs/heads/{branch}:refs/heads/{branch}")
     if tags:
@@ -285,16 +290,15 @@ def push(
 
 def _set_upstreams(store: Store, remote: str, specs: list[str]) -> None:
     """Like `git push -u`, for branches that have no upstream yet (so plain `git pull` works)."""
-    config = store.repo.config
     for spec in specs:
         source, _, target = spec.partition(":")
         if not source.startswith("refs/heads/") or target != source:
             continue
         branch = source[len("refs/heads/") :]
-        if f"branch.{branch}.remote" in config:
+        if store.config_value(f"branch.{branch}.remote") is not None:
             continue
-        config[f"branch.{branch}.remote"] = remote
-        config[f"branch.{branch}.merge"] = source
+        store.set_config(f"branch.{branch}.remote", remote)
+        store.set_config(f"branch.{branch}.merge", source)
 
 
 def clone(url: str, target: Path, listener: Listener | None = None) -> Store:

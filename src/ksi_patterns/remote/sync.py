@@ -20,11 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pygit2
-
 from ksi_patterns.errors import ConflictError, KsiError, UsageError
+from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
-from ksi_patterns.git.worktree import modified_paths
 from ksi_patterns.lineage import merge_state
 from ksi_patterns.lineage.branch_merge import plan_trees
 from ksi_patterns.lineage.merging import Plan, run
@@ -114,15 +112,10 @@ def _branch(store: Store, branch: str | None) -> str:
     return found
 
 
-def _tip(store: Store, branch: str) -> pygit2.Commit | None:
-    ref = store.repo.references.get(f"refs/heads/{branch}")
-    return ref.peel(pygit2.Commit) if ref is not None else None
-
-
-def _changed_paths(old: pygit2.Commit, new: pygit2.Commit) -> list[str]:
+def _changed_paths(store: Store, old: Commit, new: Commit) -> list[str]:
     paths: set[str] = set()
-    for delta in old.tree.diff_to_tree(new.tree).deltas:
-        paths.update(p for p in (delta.old_file.path, delta.new_file.path) if p)
+    for change in store.diff_trees(old.tree_id, new.tree_id):
+        paths.update(p for p in (change.old_path, change.new_path) if p)
     return sorted(paths)
 
 
@@ -130,7 +123,7 @@ def _refuse_local_changes(store: Store, branch: str, paths: list[str]) -> None:
     """A pull must not overwrite modified work-tree files (git refuses the same way)."""
     if store.is_bare or store.current_branch != branch:
         return
-    dirty = sorted(set(modified_paths(store.repo)) & set(paths))
+    dirty = sorted(set(store.modified_paths()) & set(paths))
     if dirty:
         shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10 else "")
         raise UsageError(
@@ -152,50 +145,41 @@ def pull(
     fetched = fetch(store, name, listener)
     tracking = f"{name}/{target}"
     result = PullResult(name, target, tracking, fetched, "no-remote-branch")
-    theirs_ref = store.repo.references.get(f"refs/remotes/{tracking}")
-    if theirs_ref is None:
+    theirs = store.remote_branch_tip(tracking)
+    if theirs is None:
         return result
-    theirs = theirs_ref.peel(pygit2.Commit)
-    ours = _tip(store, target)
+    ours = store.branch_tip(target)
     result.old = str(ours.id) if ours is not None else None
-    if ours is not None and (ours.id == theirs.id or store.repo.descendant_of(ours.id, theirs.id)):
+    if ours is not None and store.is_ancestor(theirs, ours):
         result.action, result.new = "up-to-date", result.old
         return result
-    changed = _changed_paths(ours, theirs) if ours is not None else []
+    changed = _changed_paths(store, ours, theirs) if ours is not None else []
     _refuse_local_changes(store, target, changed)
-    if ours is None or store.repo.descendant_of(theirs.id, ours.id):
+    if ours is None or store.is_ancestor(ours, theirs):
         return _fast_forward(store, result, ours, theirs)
     return _merge(store, result, theirs)
 
 
 def _fast_forward(
-    store: Store, result: PullResult, ours: pygit2.Commit | None, theirs: pygit2.Commit
+    store: Store, result: PullResult, ours: Commit | None, theirs: Commit
 ) -> PullResult:
     """Move the branch from `ours` to `theirs` with compare-and-swap, then refresh the work
     tree. If a local writer moved the branch meanwhile, the pull becomes a merge."""
-    repo = store.repo
-    refname = f"refs/heads/{result.branch}"
     message = f"pull: fast-forward to {result.tracking}"
     for attempt in range(1, FF_ATTEMPTS + 1):
-        try:
-            if ours is None:
-                repo.create_reference_direct(refname, theirs.id, False, message=message)
-            else:
-                ref = repo.lookup_reference(refname)
-                if ref.target != ours.id:
-                    raise _Moved
-                ref.set_target(theirs.id, message)  # libgit2 checks the old value: a real CAS
-        except (_Moved, pygit2.AlreadyExistsError, pygit2.GitError, OSError):
-            now = _tip(store, result.branch)
-            if now is not None and (now.id == theirs.id or repo.descendant_of(now.id, theirs.id)):
+        if not store.move_branch(result.branch, ours, theirs, message):
+            now = store.branch_tip(result.branch)
+            if now is not None and store.is_ancestor(theirs, now):
                 result.action, result.new = "up-to-date", str(now.id)
                 return result
-            if now is not None and not repo.descendant_of(theirs.id, now.id):
+            if now is not None and not store.is_ancestor(now, theirs):
                 return _merge(store, result, theirs)  # a local commit landed: merge instead
             ours = now
             time.sleep(random.uniform(0, min(0.05, 0.001 * 2**attempt)))
             continue
-        paths = _changed_paths(ours, theirs) if ours is not None else store.list_files(theirs)
+        paths = (
+            _changed_paths(store, ours, theirs) if ours is not None else store.list_files(theirs)
+        )
         result.action, result.new, result.changed = "fast-forward", str(theirs.id), paths
         if store.current_branch == result.branch:
             result.skipped_worktree = store.refresh_worktree(paths, ours, theirs)
@@ -203,14 +187,10 @@ def _fast_forward(
     raise ConflictError(f"could not fast-forward {result.branch}: it kept moving")
 
 
-class _Moved(Exception):
-    """The branch is no longer where the fast-forward started."""
-
-
-def _merge(store: Store, result: PullResult, theirs: pygit2.Commit) -> PullResult:
+def _merge(store: Store, result: PullResult, theirs: Commit) -> PullResult:
     message = f"merge {result.tracking} into {result.branch}"
 
-    def planner(ours_tip: pygit2.Commit) -> Plan:
+    def planner(ours_tip: Commit) -> Plan:
         return plan_trees(store, result.branch, ours_tip, theirs, message, result.tracking)
 
     outcome = run(store, result.branch, planner)
