@@ -15,9 +15,11 @@ import pygit2
 import pytest
 
 from ksi_patterns.errors import ConflictError, KsiError, NotFoundError
+from ksi_patterns.git.commits import CommitResult
 from ksi_patterns.git.identity import Person
 from ksi_patterns.git.refs import Commit
-from ksi_patterns.git.store import CommitResult, Store, check_path
+from ksi_patterns.git.store import Store
+from ksi_patterns.git.trees import check_path
 
 WRITER = Path(__file__).with_name("store_writer.py")
 

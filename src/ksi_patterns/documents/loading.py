@@ -249,8 +249,8 @@ class Origin:
 class RoundTrip:
     """A document loaded for editing: its commented tree, its text and how it was written.
 
-    `origins` remembers every container of the tree as loaded, so that `render` can tell what an
-    edit touched and rewrite only that (see render.py).
+    `origins` remembers every container of the tree as loaded, so that `render.render` can tell
+    what an edit touched and rewrite only that.
     """
 
     source: str
@@ -258,11 +258,6 @@ class RoundTrip:
     tree: Any
     style: Style
     origins: dict[int, Origin] = field(default_factory=dict)
-
-    def dump(self) -> str:
-        from ksi_patterns.documents.render import render
-
-        return render(self)
 
 
 def load_roundtrip(data: bytes | str, source: str) -> RoundTrip:

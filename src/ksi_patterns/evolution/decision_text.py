@@ -15,6 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.documents.loading import MAX_FILE_BYTES, load_plain, load_roundtrip
+from ksi_patterns.documents.render import render
 from ksi_patterns.errors import InputError, Position
 
 if TYPE_CHECKING:
@@ -190,4 +191,4 @@ def _checked_unterminated(old: bytes, new: bytes, entry: Mapping[str, Any], sour
     if not isinstance(document.tree, list):
         raise InputError("a decision log must be a YAML list", Position(source))
     document.tree.append(CommentedMap(quoted_for_old_readers(dict(entry))))
-    return document.dump().encode()
+    return render(document).encode()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.documents.loading import load_roundtrip
 from ksi_patterns.documents.model import decisions_path
+from ksi_patterns.documents.render import render
 from ksi_patterns.errors import InputError, NotFoundError, Position
 from ksi_patterns.events.values import json_safe
 from ksi_patterns.evolution.decision_entries import (
@@ -184,7 +185,7 @@ def update_outcome(
                 else:
                     item["outcome"] = quoted_for_old_readers(outcome)
                 found["entry"] = to_plain(item)
-                return {path: document.dump().encode()}
+                return {path: render(document).encode()}
         raise NotFoundError(f"no decision with id {entry_id!r} in {path}")
 
     message = f"decision({name}): outcome of {entry_id}: {_subject(outcome, 40)}"

@@ -26,6 +26,7 @@ from ruamel.yaml.scalarstring import ScalarString
 
 from ksi_patterns.documents.loading import RoundTrip, load_roundtrip, locate, to_plain
 from ksi_patterns.documents.model import PATTERNS_DIR, check_name
+from ksi_patterns.documents.render import render
 from ksi_patterns.errors import InputError, NotFoundError, UsageError
 from ksi_patterns.evolution.decision_entries import parse_confidence
 from ksi_patterns.evolution.decisions import default_agent
@@ -212,7 +213,7 @@ def learn(
             learnings.append(item)
             outcome["learning"] = to_plain(item)
         outcome["where"], outcome["action"] = where, action
-        return {path: document.dump().encode()}
+        return {path: render(document).encode()}
 
     result = registry.commit(changes, f"learn({name}): {_subject(insight)}", branch)
     return Learned(
@@ -378,7 +379,7 @@ def record_run(
             improvement=improvement,
             written=written,
         )
-        return {path: document.dump().encode()}
+        return {path: render(document).encode()}
 
     shown = f"{float(value):g}"
     result = registry.commit(changes, f"run({name}): score {shown}", branch)

@@ -41,7 +41,7 @@ from ksi_patterns.git.refs import (
 )
 from ksi_patterns.git.trees import Changes, FileChange, blob_id, check_path, lookup
 
-__all__ = ["ChangeFn", "Changes", "CommitInfo", "CommitResult", "Rev", "Store", "check_path"]
+__all__ = ["Store"]
 
 
 class Store:

@@ -20,6 +20,7 @@ from ksi_patterns.documents.model import (
     fork_branch,
     lineage_of,
 )
+from ksi_patterns.documents.render import render
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
 from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
@@ -186,7 +187,7 @@ def record_merge(text: str, path: str, entry: dict[str, str]) -> str:
         merges = CommentedSeq()
         lineage["merges"] = merges
     merges.append(CommentedMap(entry))
-    return document.dump()
+    return render(document)
 
 
 def continue_fork_merge(registry: Registry) -> str:

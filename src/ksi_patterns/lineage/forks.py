@@ -23,6 +23,7 @@ from ksi_patterns.documents.model import (
     pattern_path,
     stem,
 )
+from ksi_patterns.documents.render import render
 from ksi_patterns.errors import InputError, KsiError, NotFoundError, Position, UsageError
 from ksi_patterns.git.refs import Commit
 from ksi_patterns.registry.registry import Registry
@@ -103,7 +104,7 @@ def fork(
     branch = fork_branch(name)
     message = f"fork({name}): from {parent_ref}\n\n{reason}\n"
     result = registry.commit(
-        {path: document.dump().encode()}, message, branch, create_branch_from=start
+        {path: render(document).encode()}, message, branch, create_branch_from=start
     )
     switched, stayed = _switch(registry, branch, switch)
     return Fork(name, parent_ref, path, branch, result.commit_id, reason, switched, stayed)

@@ -7,6 +7,7 @@ from typing import Any
 
 from ksi_patterns.documents.loading import load_roundtrip
 from ksi_patterns.documents.model import Bump, bump_version, release_tag
+from ksi_patterns.documents.render import render
 from ksi_patterns.errors import ConflictError, UsageError
 from ksi_patterns.git.refs import Commit
 from ksi_patterns.registry.registry import Registry
@@ -55,7 +56,7 @@ def release(registry: Registry, name: str, part: Bump, *, branch: str | None = N
         else:  # keep the quoting the author chose
             current = document.tree["version"]
             document.tree["version"] = type(current)(new) if isinstance(current, str) else new
-        return {path: document.dump().encode()}
+        return {path: render(document).encode()}
 
     result = registry.commit(bumped, f"release({name}): {new}", branch)
     store.create_tag(tag, result.commit_id, f"{name} {new}")

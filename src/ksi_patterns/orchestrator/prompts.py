@@ -7,7 +7,7 @@ from typing import Any
 
 from ksi_patterns.documents.extends import Lookup, resolve
 from ksi_patterns.errors import NotFoundError, UsageError
-from ksi_patterns.orchestrator.dsl import strategy_of
+from ksi_patterns.orchestrator.dsl.source import strategy_of
 
 TOOL_NAME = "emit_event"
 

@@ -21,7 +21,9 @@ from ksi_patterns.documents.model import (
 )
 from ksi_patterns.documents.resources import starter_registry_dir
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
-from ksi_patterns.git.store import ChangeFn, Changes, CommitResult, Store
+from ksi_patterns.git.commits import ChangeFn, CommitResult
+from ksi_patterns.git.store import Store
+from ksi_patterns.git.trees import Changes
 
 ENV_VAR = "KSI_REGISTRY"
 APP_NAME = "ksi-patterns"

@@ -16,16 +16,17 @@ interpretive: it is kept, with the lines indented under it, as work for the orch
 neither is a problem with a 1-based line and column inside the strategy text. `#` starts a comment
 outside quotes; a `{` or `[` left open continues the line onto the next ones.
 
-This module is the entry point, `parse`, and the names callers use. The parts: dsl_lines.py (the
-text as indented lines), dsl_parser.py (statements from those lines), dsl_statements.py (the
-statement types and `Strategy`), strategy_source.py (where the strategy is in a pattern file).
+This package is the entry point, `parse`, and the names callers use. The parts: lines.py (the
+text as indented lines), parser.py (statements from those lines), statements.py (the
+statement types and `Strategy`), source.py (where the strategy is in a pattern file).
 """
 
 from __future__ import annotations
 
-from ksi_patterns.orchestrator.dsl_lines import line_tree, logical_lines, strip_comment
-from ksi_patterns.orchestrator.dsl_parser import BLOCK_KINDS, KEYWORDS, StatementParser, flow_map
-from ksi_patterns.orchestrator.dsl_statements import (
+from ksi_patterns.orchestrator.dsl.lines import line_tree, logical_lines, strip_comment
+from ksi_patterns.orchestrator.dsl.parser import BLOCK_KINDS, KEYWORDS, StatementParser, flow_map
+from ksi_patterns.orchestrator.dsl.source import strategy_of, strategy_origin
+from ksi_patterns.orchestrator.dsl.statements import (
     Await,
     Block,
     Branch,
@@ -41,7 +42,6 @@ from ksi_patterns.orchestrator.dsl_statements import (
     Track,
     Unparsed,
 )
-from ksi_patterns.orchestrator.strategy_source import strategy_of, strategy_origin
 
 __all__ = [
     "BLOCK_KINDS",

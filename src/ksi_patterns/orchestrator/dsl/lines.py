@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ksi_patterns.orchestrator.dsl_statements import Line
+from ksi_patterns.orchestrator.dsl.statements import Line
 
 
 @dataclass

@@ -11,8 +11,8 @@ from typing import Any
 
 from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.errors import InputError
-from ksi_patterns.orchestrator.dsl_lines import LineNode, open_brackets
-from ksi_patterns.orchestrator.dsl_statements import (
+from ksi_patterns.orchestrator.dsl.lines import LineNode, open_brackets
+from ksi_patterns.orchestrator.dsl.statements import (
     Await,
     Block,
     Branch,
