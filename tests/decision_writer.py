@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ksi_patterns.evolution.decisions import track_decision
-from ksi_patterns.evolution.learn_run import record_run
+from ksi_patterns.evolution.runs import record_run
 from ksi_patterns.registry.registry import open_registry
 
 

@@ -13,7 +13,7 @@ from conftest import RunFn, commit_all, git, head, snapshot
 from decision_writer import run_writers
 from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.documents.schema import DocumentKind, schema_violations
-from ksi_patterns.evolution.learn_run import RUN_IDS_KEPT, record_run
+from ksi_patterns.evolution.runs import RUN_IDS_KEPT, record_run
 from ksi_patterns.registry.registry import open_registry
 
 V2 = "orchestrations/adaptive_tournament_v2.yaml"

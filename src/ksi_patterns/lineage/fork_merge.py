@@ -24,7 +24,7 @@ from ksi_patterns.documents.render import render
 from ksi_patterns.errors import KsiError, NotFoundError, UsageError
 from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
-from ksi_patterns.lineage.forks import lineage_position, parent_link, utc_now
+from ksi_patterns.lineage.forks import ParentLink, lineage_position, parent_link, utc_now
 from ksi_patterns.lineage.merge_state import MergeState
 from ksi_patterns.lineage.merging import Outcome, Plan, continue_merge, run
 from ksi_patterns.merge import DEFAULT_POLICIES, KEEP_OURS, merge
@@ -53,17 +53,29 @@ def target_branch(registry: Registry, fork: str, explicit: str | None) -> str:
     raise UsageError("cannot tell which branch to merge into: name it with {field}", field="branch")
 
 
-def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -> Outcome:
+@dataclass(frozen=True)
+class _Fork:
+    """The fork as it is merged: its file at its branch's tip, and who its parent is."""
+
+    name: str
+    path: str
+    text: bytes
+    tip: Commit
+    link: ParentLink | None
+    parent: str
+    source: str  # NAME@VERSION, as `lineage.merges` records it
+
+
+def _the_fork(registry: Registry, request: Request, branch: str) -> _Fork:
     store = registry.store
-    check_name(request.fork)
-    branch = target_branch(registry, request.fork, request.branch)
     theirs_ref = fork_branch(request.fork)
     if theirs_ref not in store.branches():
         theirs_ref = branch  # a fork committed on the target branch itself
-    theirs_tip = store.resolve(theirs_ref)
-    fork_path = registry.find(request.fork, str(theirs_tip.id), folder=PATTERNS_DIR)
-    fork_text = store.read(fork_path, theirs_tip)
-    link = parent_link(load_plain(fork_text, fork_path))
+    tip = store.resolve(theirs_ref)
+    path = registry.find(request.fork, str(tip.id), folder=PATTERNS_DIR)
+    text = store.read(path, tip)
+    data = load_plain(text, path)
+    link = parent_link(data)
     parent = request.into or (link.name if link else None)
     if parent is None:
         raise UsageError(
@@ -72,58 +84,66 @@ def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -
     check_name(parent)
     if parent == request.fork:
         raise UsageError(f"{request.fork} cannot be merged into itself")
-    version = load_plain(fork_text, fork_path).get("version")
+    version = data.get("version")
     source = f"{request.fork}@{version}" if version else request.fork
+    return _Fork(request.fork, path, text, tip, link, parent, source)
 
-    def planner(ours_tip: Commit) -> Plan:
-        parent_path = registry.find(parent, str(ours_tip.id), folder=PATTERNS_DIR)
-        ours = store.read(parent_path, ours_tip).decode()
-        if store.is_ancestor(theirs_tip, ours_tip):  # merged already, nothing new since
-            return _nothing_new(branch, ours_tip, theirs_tip)
-        base = _base(
-            registry,
-            request.fork,
-            fork_path,
-            ours,
-            parent_path,
-            ours_tip,
-            theirs_tip,
-            link.commit if link else None,
-        )
-        labels = (branch, "fork point", f"fork {request.fork}")
-        result = merge(
-            base,
-            ours,
-            fork_text.decode(),
-            path_hint=parent_path,
-            policies=FORK_MERGE_POLICIES,
-            labels=labels,
-        )
-        text = result.text
-        conflicts = list(result.conflicts)
-        if conflicts and request.resolve:
-            text, conflicts = take_side(text, request.resolve), []
-        entry = {"from": source, "commit": str(theirs_tip.id), "date": utc_now()}
-        if not conflicts:
-            text = record_merge(text, parent_path, entry)
-        return Plan(
-            branch=branch,
-            ours_commit=str(ours_tip.id),
-            theirs_commit=str(theirs_tip.id),
-            message=f"merge({parent}): improvements from {source}",
-            changes={parent_path: text.encode()} if text != ours else {},
-            conflicts={parent_path: conflicts} if conflicts else {},
-            fallbacks={parent_path: result.fallback} if result.fallback else {},
-            extra={
-                "kind": "pattern",
-                "fork": request.fork,
-                "parent": parent,
-                "entry": entry,
-                "path": parent_path,
-            },
-        )
 
-    return run(store, branch, planner, dry_run=dry_run)
+def merge_fork(registry: Registry, request: Request, *, dry_run: bool = False) -> Outcome:
+    check_name(request.fork)
+    branch = target_branch(registry, request.fork, request.branch)
+    fork = _the_fork(registry, request, branch)
+    return run(
+        registry.store,
+        branch,
+        lambda ours_tip: _plan(registry, fork, branch, ours_tip, request.resolve),
+        dry_run=dry_run,
+    )
+
+
+def _plan(
+    registry: Registry, fork: _Fork, branch: str, ours_tip: Commit, resolve: str | None
+) -> Plan:
+    """The merge of `fork` into its parent as the target branch holds it at `ours_tip`."""
+    store = registry.store
+    parent_path = registry.find(fork.parent, str(ours_tip.id), folder=PATTERNS_DIR)
+    ours = store.read(parent_path, ours_tip).decode()
+    if store.is_ancestor(fork.tip, ours_tip):  # merged already, nothing new since
+        return _nothing_new(branch, ours_tip, fork.tip)
+    recorded = fork.link.commit if fork.link else None
+    base = _base(registry, fork.name, fork.path, ours, parent_path, ours_tip, fork.tip, recorded)
+    labels = (branch, "fork point", f"fork {fork.name}")
+    result = merge(
+        base,
+        ours,
+        fork.text.decode(),
+        path_hint=parent_path,
+        policies=FORK_MERGE_POLICIES,
+        labels=labels,
+    )
+    text, conflicts = result.text, list(result.conflicts)
+    if conflicts and resolve:
+        text, conflicts = take_side(text, resolve), []
+    entry = {"from": fork.source, "commit": str(fork.tip.id), "date": utc_now()}
+    if not conflicts:
+        text = record_merge(text, parent_path, entry)
+    extra = {
+        "kind": "pattern",
+        "fork": fork.name,
+        "parent": fork.parent,
+        "entry": entry,
+        "path": parent_path,
+    }
+    return Plan(
+        branch=branch,
+        ours_commit=str(ours_tip.id),
+        theirs_commit=str(fork.tip.id),
+        message=f"merge({fork.parent}): improvements from {fork.source}",
+        changes={parent_path: text.encode()} if text != ours else {},
+        conflicts={parent_path: conflicts} if conflicts else {},
+        fallbacks={parent_path: result.fallback} if result.fallback else {},
+        extra=extra,
+    )
 
 
 def _nothing_new(branch: str, ours_tip: Commit, theirs_tip: Commit) -> Plan:

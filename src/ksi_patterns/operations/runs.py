@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ksi_patterns.events.values import json_safe
-from ksi_patterns.evolution.learn_run import RunRecorded, parse_score
-from ksi_patterns.evolution.learn_run import record_run as count_run
+from ksi_patterns.evolution.runs import RunRecorded, parse_score
+from ksi_patterns.evolution.runs import record_run as count_run
 from ksi_patterns.operations.caller import FROM_CODE, Caller, announce
 from ksi_patterns.registry.references import record_branch
 from ksi_patterns.registry.registry import Registry
