@@ -20,7 +20,7 @@ from ksi_patterns.events import plugins as plugin_loading
 from ksi_patterns.events.bus import EventBus
 from ksi_patterns.events.plugins import GROUP, is_built_in, load_plugins
 from ksi_patterns.events.types import CONDITION_FALSE, Emission, Event
-from ksi_patterns.operations import caller
+from ksi_patterns.operations import buses
 from ksi_patterns.operations.buses import event_log_path
 from ksi_patterns.operations.caller import Caller, announce
 from ksi_patterns.registry.registry import Registry, open_registry
@@ -487,7 +487,7 @@ def test_announce_never_raises(registry: Registry, monkeypatch: pytest.MonkeyPat
     def broken(*args: Any, **kwargs: Any) -> EventBus:
         raise OSError("disk on fire")
 
-    monkeypatch.setattr(caller, "open_bus", broken)
+    monkeypatch.setattr(buses, "open_bus", broken)
     warnings: list[str] = []
     assert announce(registry, Caller(warn=warnings.append), "composition:forked", {}) is None
     assert warnings == ["warning: could not announce composition:forked: disk on fire"]

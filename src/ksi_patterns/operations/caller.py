@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ksi_patterns.operations.buses import open_bus
-
 if TYPE_CHECKING:
     from ksi_patterns.events.bus import EventBus
     from ksi_patterns.registry.registry import Registry
@@ -45,6 +43,8 @@ def announce(registry: Registry, caller: Caller, event: str, data: Mapping[str, 
     if caller.bus is not None:
         caller.bus.emit(event, dict(data))
         return
+    from ksi_patterns.operations.buses import open_bus  # only writes announce: reads start faster
+
     try:
         bus = open_bus(registry, source=caller.source, warn=caller.warn)
         failures: list[str] = []

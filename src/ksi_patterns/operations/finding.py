@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ksi_patterns.errors import InputError, UsageError
 from ksi_patterns.events.values import json_safe
 from ksi_patterns.finding.catalog import Entry, branch_refs, entries, with_catalog
-from ksi_patterns.finding.discovery import Found, Query
-from ksi_patterns.finding.discovery import discover as run_discover
-from ksi_patterns.finding.filters import parse_metadata_filter, parse_where
-from ksi_patterns.finding.ranking import Requirement, Selection, parse_requirement, requirement
-from ksi_patterns.finding.ranking import select as run_select
 from ksi_patterns.operations.caller import FROM_CODE, Caller
 from ksi_patterns.registry.registry import Registry
+
+if TYPE_CHECKING:  # discover and select import theirs when they run: `list` starts faster
+    from ksi_patterns.finding.discovery import Found
+    from ksi_patterns.finding.ranking import Requirement, Selection
 
 LISTED_KINDS = ("orchestration", "profile", "decision-log")
 DISCOVERED_KINDS = ("orchestration", "profile")
@@ -74,6 +73,10 @@ def discover(
     """The patterns and profiles that have every tag and capability and meet every
     `where` expression (FIELD OP VALUE) and the seed's `metadata_filter`; at `ref`, or on every
     branch (a document on several branches is found once, with them)."""
+    from ksi_patterns.finding.discovery import Query
+    from ksi_patterns.finding.discovery import discover as run_discover
+    from ksi_patterns.finding.filters import parse_metadata_filter, parse_where
+
     _check_kind(kind, DISCOVERED_KINDS)
     if all_branches and ref is not None:
         raise UsageError("give {field} or all_branches, not both", field="ref")
@@ -98,6 +101,9 @@ def select(
 ) -> Selection:
     """The orchestration patterns that best fit `task`, best first, each score explained.
     A requirement is `KEY` or `KEY=VALUE` (or, as data, {KEY: VALUE or true})."""
+    from ksi_patterns.finding.ranking import parse_requirement, requirement
+    from ksi_patterns.finding.ranking import select as run_select
+
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 50:
         raise UsageError(f"{{field}} must be a whole number from 1 to 50, not {top!r}", field="top")
     wanted: list[Requirement]
