@@ -12,8 +12,9 @@ from ksi_patterns.finding.catalog import Entry, branch_refs, entries, with_catal
 from ksi_patterns.finding.discovery import Found, Query
 from ksi_patterns.finding.discovery import discover as run_discover
 from ksi_patterns.finding.filters import parse_metadata_filter, parse_where
-from ksi_patterns.finding.ranking import Requirement, Selection, parse_requirement, requirement
+from ksi_patterns.finding.ranking import Selection
 from ksi_patterns.finding.ranking import select as run_select
+from ksi_patterns.finding.requirements import Requirement, parse_requirement, requirement
 from ksi_patterns.operations.caller import FROM_CODE, Caller
 from ksi_patterns.registry.registry import Registry
 
