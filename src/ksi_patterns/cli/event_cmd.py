@@ -18,39 +18,45 @@ if TYPE_CHECKING:
 
 _SHOWN_CHARS = 300  # of a handler's result, in plain output
 
+EventArgument = Annotated[str, typer.Argument(help="The event, e.g. composition:fork.")]
+DataOption = Annotated[
+    str | None,
+    typer.Option("--data", help="The event data: a JSON object, or @FILE holding one."),
+]
+DelayOption = Annotated[
+    float | None,
+    typer.Option(
+        "--delay", help="Fire after this many seconds (the command waits).", show_default=False
+    ),
+]
+ConditionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--condition",
+        help="Emit only if this holds, e.g. 'timeout_rate > 30% AND NOT all_scores_similar'. "
+        "It reads the metrics and the data's keys (and `data`, `metrics`).",
+        show_default=False,
+    ),
+]
+MetricsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metrics",
+        help="NAME=VALUE the condition can read (repeatable): 0.35, 35%, true, [1, 2], text.",
+    ),
+]
+PluginsOption = Annotated[
+    bool, typer.Option(help="Load the handler plugins (entry points ksi_patterns.handlers).")
+]
+
 
 def emit(
-    event: Annotated[str, typer.Argument(help="The event, e.g. composition:fork.")],
-    data: Annotated[
-        str | None,
-        typer.Option("--data", help="The event data: a JSON object, or @FILE holding one."),
-    ] = None,
-    delay: Annotated[
-        float | None,
-        typer.Option(
-            "--delay", help="Fire after this many seconds (the command waits).", show_default=False
-        ),
-    ] = None,
-    condition: Annotated[
-        str | None,
-        typer.Option(
-            "--condition",
-            help="Emit only if this holds, e.g. 'timeout_rate > 30% AND NOT all_scores_similar'. "
-            "It reads the metrics and the data's keys (and `data`, `metrics`).",
-            show_default=False,
-        ),
-    ] = None,
-    metrics: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--metrics",
-            help="NAME=VALUE the condition can read (repeatable): 0.35, 35%, true, [1, 2], text.",
-        ),
-    ] = None,
-    plugins: Annotated[
-        bool,
-        typer.Option(help="Load the handler plugins (entry points ksi_patterns.handlers)."),
-    ] = True,
+    event: EventArgument,
+    data: DataOption = None,
+    delay: DelayOption = None,
+    condition: ConditionOption = None,
+    metrics: MetricsOption = None,
+    plugins: PluginsOption = True,
     registry: RegistryOption = None,
     json: JsonOption = False,
 ) -> None:

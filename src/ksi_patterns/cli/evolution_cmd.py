@@ -13,6 +13,7 @@ from ksi_patterns.cli.options import JsonOption, RegistryOption
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ksi_patterns.evolution.decision_log import Stats
     from ksi_patterns.registry.registry import Registry
 
 BranchOption = Annotated[
@@ -26,44 +27,58 @@ def _worktree_notes(paths: Sequence[str]) -> None:
         output.note(f"note: {path} has local changes; the working-tree copy was left alone")
 
 
+# ---------------------------------------------------------------------------------------------
+# ksi pattern track-decision
+
+DecisionPatternArgument = Annotated[
+    str, typer.Argument(help="The pattern the decision belongs to.")
+]
+DecisionOption = Annotated[
+    str | None,
+    typer.Option(help="What was decided, e.g. increased_timeout.", show_default=False),
+]
+ContextOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--context",
+        help="KEY=VALUE of the situation (repeatable); VALUE is a YAML scalar (45 stays a number).",
+        show_default=False,
+    ),
+]
+ContextJsonOption = Annotated[
+    str | None,
+    typer.Option("--context-json", help="The context as a JSON object.", show_default=False),
+]
+OutcomeOption = Annotated[
+    str | None, typer.Option(help="What came of it (can be set later with --update).")
+]
+ConfidenceOption = Annotated[
+    str | None, typer.Option(help="How sure, from 0 to 1.", show_default=False)
+]
+AgentOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Who decided (default: the registry's defaults.author, else the git author).",
+        show_default=False,
+    ),
+]
+UpdateOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ID", help="Fill in the --outcome of the entry ID instead of appending one."
+    ),
+]
+
+
 def track_decision(
-    name: Annotated[str, typer.Argument(help="The pattern the decision belongs to.")],
-    decision: Annotated[
-        str | None,
-        typer.Option(help="What was decided, e.g. increased_timeout.", show_default=False),
-    ] = None,
-    context: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--context",
-            help="KEY=VALUE of the situation (repeatable); VALUE is a YAML scalar (45 stays a "
-            "number).",
-            show_default=False,
-        ),
-    ] = None,
-    context_json: Annotated[
-        str | None,
-        typer.Option("--context-json", help="The context as a JSON object.", show_default=False),
-    ] = None,
-    outcome: Annotated[
-        str | None, typer.Option(help="What came of it (can be set later with --update).")
-    ] = None,
-    confidence: Annotated[
-        str | None, typer.Option(help="How sure, from 0 to 1.", show_default=False)
-    ] = None,
-    agent: Annotated[
-        str | None,
-        typer.Option(
-            help="Who decided (default: the registry's defaults.author, else the git author).",
-            show_default=False,
-        ),
-    ] = None,
-    update: Annotated[
-        str | None,
-        typer.Option(
-            metavar="ID", help="Fill in the --outcome of the entry ID instead of appending one."
-        ),
-    ] = None,
+    name: DecisionPatternArgument,
+    decision: DecisionOption = None,
+    context: ContextOption = None,
+    context_json: ContextJsonOption = None,
+    outcome: OutcomeOption = None,
+    confidence: ConfidenceOption = None,
+    agent: AgentOption = None,
+    update: UpdateOption = None,
     branch: BranchOption = None,
     registry: RegistryOption = None,
     json: JsonOption = False,
@@ -190,27 +205,38 @@ def _table(headers: list[str], rows: list[list[str]], wrap: str | None = None) -
     output.table_console().print(table)
 
 
+# ---------------------------------------------------------------------------------------------
+# ksi pattern decisions
+
+LogPatternArgument = Annotated[str, typer.Argument(help="The pattern whose decision log to show.")]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(help="Only from this ISO date or date-time (UTC).", show_default=False),
+]
+AgentGlobOption = Annotated[
+    str | None, typer.Option(help="Only this agent (glob).", show_default=False)
+]
+DecisionGlobOption = Annotated[
+    str | None, typer.Option(help="Only this decision (glob).", show_default=False)
+]
+OutcomeGlobOption = Annotated[
+    str | None,
+    typer.Option(help="Only this outcome (glob; 'none': not known yet).", show_default=False),
+]
+StatsOption = Annotated[
+    bool, typer.Option("--stats", help="Counts per decision and outcome, mean confidence.")
+]
+RefOption = Annotated[str, typer.Option(help="Branch, tag or commit to read.")]
+
+
 def decisions(
-    name: Annotated[str, typer.Argument(help="The pattern whose decision log to show.")],
-    since: Annotated[
-        str | None,
-        typer.Option(help="Only from this ISO date or date-time (UTC).", show_default=False),
-    ] = None,
-    agent: Annotated[
-        str | None, typer.Option(help="Only this agent (glob).", show_default=False)
-    ] = None,
-    decision: Annotated[
-        str | None, typer.Option(help="Only this decision (glob).", show_default=False)
-    ] = None,
-    outcome: Annotated[
-        str | None,
-        typer.Option(help="Only this outcome (glob; 'none': not known yet).", show_default=False),
-    ] = None,
-    stats: Annotated[
-        bool,
-        typer.Option("--stats", help="Counts per decision and outcome, mean confidence."),
-    ] = False,
-    ref: Annotated[str, typer.Option(help="Branch, tag or commit to read.")] = "HEAD",
+    name: LogPatternArgument,
+    since: SinceOption = None,
+    agent: AgentGlobOption = None,
+    decision: DecisionGlobOption = None,
+    outcome: OutcomeGlobOption = None,
+    stats: StatsOption = False,
+    ref: RefOption = "HEAD",
     registry: RegistryOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -232,23 +258,29 @@ def decisions(
         summary = decision_stats(entries)
         if json:
             output.print_json(summary.to_json())
-            return
-        mean = (
-            f"mean confidence {summary.mean_confidence:.3f} ({summary.with_confidence} with one)"
-            if summary.mean_confidence is not None
-            else "no confidence recorded"
-        )
-        output.plain_text(f"{summary.count} decision(s); {mean}")
-        if summary.count:
-            _table(["DECISION", "COUNT"], [[k, str(n)] for k, n in summary.decisions.items()])
-            _table(["OUTCOME", "COUNT"], [[k, str(n)] for k, n in summary.outcomes.items()])
-        return
-    if json:
+        else:
+            _show_stats(summary)
+    elif json:
         output.print_json(entries)
-        return
-    if not entries:
+    elif not entries:
         output.note("No decisions match.")
-        return
+    else:
+        _show_entries(entries)
+
+
+def _show_stats(summary: Stats) -> None:
+    mean = (
+        f"mean confidence {summary.mean_confidence:.3f} ({summary.with_confidence} with one)"
+        if summary.mean_confidence is not None
+        else "no confidence recorded"
+    )
+    output.plain_text(f"{summary.count} decision(s); {mean}")
+    if summary.count:
+        _table(["DECISION", "COUNT"], [[k, str(n)] for k, n in summary.decisions.items()])
+        _table(["OUTCOME", "COUNT"], [[k, str(n)] for k, n in summary.outcomes.items()])
+
+
+def _show_entries(entries: list[dict[str, Any]]) -> None:
     rows = [
         [
             _cell(entry.get("id")),

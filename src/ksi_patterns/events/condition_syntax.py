@@ -217,106 +217,160 @@ def translate(expression: str) -> Translation:
     tokens = tokenize(expression)
     if not tokens:
         raise ConditionError("empty condition")
-    out: list[tuple[str, int]] = []  # (CEL text, source column)
-    names: set[str] = set()
-    # Open brackets: (closing text, variables bound inside, is a comprehension's parentheses).
-    stack: list[tuple[str, frozenset[str], bool]] = []
-    bound: frozenset[str] = frozenset()
-    comprehensions = 0
-    closing = {"(": ")", "[": "]", "{": "}"}
-    i = 0
-    while i < len(tokens):
-        token = tokens[i]
-        before = tokens[i - 1] if i else None
-        after = tokens[i + 1] if i + 1 < len(tokens) else None
-        after_dot = before is not None and before.text == "." and before.kind == "op"
-        text = token.text
-        if token.kind == "number" and after is not None and after.text == "%" and after.glued:
-            following = tokens[i + 2] if i + 2 < len(tokens) else None
-            if not _starts_operand(following):
-                out.append((_percent(expression, token), token.column))
+    rewriter = _Rewriter(expression, tokens)
+    rewriter.rewrite()
+    return rewriter.translation()
+
+
+_CLOSING = {"(": ")", "[": "]", "{": "}"}
+
+
+class _Rewriter:
+    """One pass over a condition's tokens, left to right: each token's CEL text, the variables
+    read, and the brackets open so far (with the comprehension variables bound inside them)."""
+
+    def __init__(self, expression: str, tokens: list[Token]) -> None:
+        self.expression = expression
+        self.tokens = tokens
+        self.out: list[tuple[str, int]] = []  # (CEL text, source column)
+        self.names: set[str] = set()
+        # Open brackets: (closing text, the variables bound before it opened, whether it is a
+        # comprehension's parentheses).
+        self.stack: list[tuple[str, frozenset[str], bool]] = []
+        self.bound: frozenset[str] = frozenset()  # comprehension variables in scope
+        self.comprehensions = 0  # open comprehension parentheses
+
+    def rewrite(self) -> None:
+        i = 0
+        while i < len(self.tokens):
+            token = self.tokens[i]
+            if self._is_percentage(i):  # `30%`: one number token for two
+                self.out.append((_percent(self.expression, token), token.column))
                 i += 2
                 continue
-        if token.kind == "op":
-            if text == "=":
-                text = "=="
-            elif text in closing:
-                if len(stack) >= MAX_DEPTH:
-                    raise failure(expression, f"nested deeper than {MAX_DEPTH}", token.column)
-                comprehension = bool(
-                    text == "("
-                    and before is not None
-                    and before.kind == "name"
-                    and before.text in COMPREHENSIONS
-                    and i >= 2
-                    and tokens[i - 2].text == "."
-                )
-                if comprehension:
-                    comprehensions += 1
-                    if comprehensions > MAX_COMPREHENSION_DEPTH:
-                        raise failure(
-                            expression,
-                            f"comprehensions nested more than {MAX_COMPREHENSION_DEPTH} deep",
-                            token.column,
-                        )
-                    variable = after
-                    if variable is None or variable.kind != "name":
-                        raise failure(expression, f"{before.text if before else ''}() needs a "
-                                    "variable name first", token.column)  # fmt: skip
-                    _check_name(expression, variable)
-                    stack.append((closing[text], bound, True))
-                    bound = bound | {variable.text}
-                else:
-                    stack.append((closing[text], bound, False))
-            elif text in (")", "]", "}"):
-                if not stack or stack[-1][0] != text:
-                    raise failure(expression, f"unmatched {text!r}", token.column)
-                _closing, bound, was_comprehension = stack.pop()
-                comprehensions -= was_comprehension
-        elif token.kind == "name":
-            _check_name(expression, token)
-            lowered = text.lower()
-            calls = after is not None and after.text == "("
-            if after_dot:
-                if calls and text not in METHODS:
-                    raise failure(
-                        expression,
-                        f"unknown method {text!r} (methods: {', '.join(sorted(METHODS))})",
-                        token.column,
-                    )
-            elif lowered in _WORD_OPERATORS and text in (lowered, lowered.upper()):
-                text = _WORD_OPERATORS[lowered]
-            elif lowered in _LITERALS and text in (lowered, lowered.upper(), lowered.title()):
-                text = _LITERALS[lowered]
-            elif text == "in":
-                pass  # the membership operator
-            elif after is not None and after.text == "{":
-                raise failure(
-                    expression, f"{text}{{...}}: messages are not supported", token.column
-                )
-            elif calls:
-                if text not in FUNCTIONS:
-                    raise failure(
-                        expression,
-                        f"unknown function {text!r} (functions: {', '.join(sorted(FUNCTIONS))})",
-                        token.column,
-                    )
-            elif text in RESERVED:
-                raise failure(expression, f"{text!r} is a reserved word", token.column)
-            elif text not in bound:
-                names.add(text)
-        out.append((text, token.column))
-        i += 1
-    if stack:
-        raise failure(expression, f"missing {stack[-1][0]!r}")
-    cel_parts: list[str] = []
-    columns: list[tuple[int, int]] = []
-    offset = 0
-    for text, column in out:
-        columns.append((offset, column))
-        cel_parts.append(text)
-        offset += len(text) + 1
-    return Translation(expression, " ".join(cel_parts), frozenset(names), tuple(columns))
+            if token.kind == "op":
+                text = self._operator(i)
+            elif token.kind == "name":
+                text = self._name(i)
+            else:
+                text = token.text
+            self.out.append((text, token.column))
+            i += 1
+        if self.stack:
+            raise failure(self.expression, f"missing {self.stack[-1][0]!r}")
+
+    def translation(self) -> Translation:
+        cel_parts: list[str] = []
+        columns: list[tuple[int, int]] = []
+        offset = 0
+        for text, column in self.out:
+            columns.append((offset, column))
+            cel_parts.append(text)
+            offset += len(text) + 1
+        cel = " ".join(cel_parts)
+        return Translation(self.expression, cel, frozenset(self.names), tuple(columns))
+
+    def _at(self, i: int) -> Token | None:
+        return self.tokens[i] if 0 <= i < len(self.tokens) else None
+
+    def _fail(self, message: str, token: Token) -> ConditionError:
+        return failure(self.expression, message, token.column)
+
+    def _is_percentage(self, i: int) -> bool:
+        """A number with `%` glued to it, not followed by an operand (`7 % 2` is modulo)."""
+        after = self._at(i + 1)
+        return (
+            self.tokens[i].kind == "number"
+            and after is not None
+            and after.text == "%"
+            and after.glued
+            and not _starts_operand(self._at(i + 2))
+        )
+
+    # -- operators and brackets --------------------------------------------------------------
+
+    def _operator(self, i: int) -> str:
+        token = self.tokens[i]
+        if token.text == "=":
+            return "=="
+        if token.text in _CLOSING:
+            self._open(i)
+        elif token.text in _CLOSING.values():
+            self._close(token)
+        return token.text
+
+    def _open(self, i: int) -> None:
+        token = self.tokens[i]
+        if len(self.stack) >= MAX_DEPTH:
+            raise self._fail(f"nested deeper than {MAX_DEPTH}", token)
+        if self._opens_comprehension(i):
+            self._open_comprehension(i)
+        else:
+            self.stack.append((_CLOSING[token.text], self.bound, False))
+
+    def _opens_comprehension(self, i: int) -> bool:
+        """`(` after `.all`, `.exists`, `.map`, ...: its first name is the variable it binds."""
+        before = self._at(i - 1)
+        return bool(
+            self.tokens[i].text == "("
+            and before is not None
+            and before.kind == "name"
+            and before.text in COMPREHENSIONS
+            and i >= 2
+            and self.tokens[i - 2].text == "."
+        )
+
+    def _open_comprehension(self, i: int) -> None:
+        token, method, variable = self.tokens[i], self.tokens[i - 1], self._at(i + 1)
+        self.comprehensions += 1
+        if self.comprehensions > MAX_COMPREHENSION_DEPTH:
+            raise self._fail(
+                f"comprehensions nested more than {MAX_COMPREHENSION_DEPTH} deep", token
+            )
+        if variable is None or variable.kind != "name":
+            raise self._fail(f"{method.text}() needs a variable name first", token)
+        _check_name(self.expression, variable)
+        self.stack.append((")", self.bound, True))
+        self.bound = self.bound | {variable.text}
+
+    def _close(self, token: Token) -> None:
+        if not self.stack or self.stack[-1][0] != token.text:
+            raise self._fail(f"unmatched {token.text!r}", token)
+        _closing, self.bound, was_comprehension = self.stack.pop()
+        self.comprehensions -= was_comprehension
+
+    # -- names -------------------------------------------------------------------------------
+
+    def _name(self, i: int) -> str:
+        """The CEL text of a name token: a method, a seed word (AND, True, ...), a function, a
+        variable; refused when it calls what it may not or is a reserved word."""
+        token, before, after = self.tokens[i], self._at(i - 1), self._at(i + 1)
+        _check_name(self.expression, token)
+        text, lowered = token.text, token.text.lower()
+        calls = after is not None and after.text == "("
+        if before is not None and before.kind == "op" and before.text == ".":
+            if calls and text not in METHODS:
+                methods = ", ".join(sorted(METHODS))
+                raise self._fail(f"unknown method {text!r} (methods: {methods})", token)
+            return text
+        if lowered in _WORD_OPERATORS and text in (lowered, lowered.upper()):
+            return _WORD_OPERATORS[lowered]
+        if lowered in _LITERALS and text in (lowered, lowered.upper(), lowered.title()):
+            return _LITERALS[lowered]
+        if text == "in":
+            return text  # the membership operator
+        if after is not None and after.text == "{":
+            raise self._fail(f"{text}{{...}}: messages are not supported", token)
+        if calls:
+            if text not in FUNCTIONS:
+                functions = ", ".join(sorted(FUNCTIONS))
+                raise self._fail(f"unknown function {text!r} (functions: {functions})", token)
+            return text
+        if text in RESERVED:
+            raise self._fail(f"{text!r} is a reserved word", token)
+        if text not in self.bound:
+            self.names.add(text)
+        return text
 
 
 def _check_name(expression: str, token: Token) -> None:

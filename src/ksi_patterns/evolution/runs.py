@@ -39,6 +39,7 @@ from ksi_patterns.lineage.forks import utc_now
 from ksi_patterns.registry.registry import Registry
 
 if TYPE_CHECKING:
+    from ksi_patterns.git.commits import CommitResult
     from ksi_patterns.git.refs import Commit
 
 MERGE_CANDIDATE_GAIN = Decimal("0.15")  # the seed's "beats its parent by 15%"
@@ -206,8 +207,19 @@ def record_run(
             performance["run_ids"] = ids
         return {path: render(document).encode()}
 
-    shown = f"{float(value):g}"
-    result = registry.commit(changes, f"run({name}): score {shown}", branch)
+    result = registry.commit(changes, f"run({name}): score {float(value):g}", branch)
+    return _recorded(name, path, float(value), success, run_id, found, result)
+
+
+def _recorded(
+    name: str,
+    path: str,
+    score: float,
+    success: bool,
+    run_id: str | None,
+    found: dict[str, Any],
+    result: CommitResult,
+) -> RunRecorded:
     improvement = found["improvement"]
     candidate = (
         improvement is not None
@@ -218,7 +230,7 @@ def record_run(
         name=name,
         path=path,
         where=found["where"],
-        score=float(value),
+        score=score,
         success=success,
         run_id=run_id,
         runs=found["runs"],

@@ -1,20 +1,8 @@
 """The index cache: records of document blobs in SQLite, at `<git-dir>/ksi/index.sqlite`.
 
 Derived data only, never a source of truth: a record depends on its blob's content alone, so
-rows are keyed by blob id and never go stale; what a ref holds always comes from git. Rows:
-
-    docs      one per blob: its record (kind, name, version, description, tags,
-              capabilities, lineage, runs, avg_score, success_rate, number of search terms,
-              the read error if any) as a JSON row, and the whole document as JSON (for
-              --where and --require)
-    terms     (term, doc, tf): the weighted term counts of patterns, for BM25 in `select`
-    listings  one per git tree (the orchestrations/ or profiles/ folder of some commit): every
-              document in it as [path, doc id, *record row], so that a warm run reads one row
-              per folder instead of walking 10,000 tree entries and looking up 10,000 blobs.
-              Keyed by the tree id, a listing never goes stale either; the newest
-              KEEP_LISTINGS are kept, and a folder changed by a commit is listed from an
-              earlier commit's listing and a tree diff (catalog.py).
-    meta      the layout version and the tokenizer version: a mismatch rebuilds the cache
+rows are keyed by blob id and never go stale; what a ref holds always comes from git. The
+tables and their rows are described in `cache_layout`.
 
 Failures never change a result:
 - a missing file is created; a garbage, truncated or foreign file (SQLite reports it as not a
@@ -37,12 +25,19 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ksi_patterns.finding.cache_layout import (
+    SCHEMA,
+    TABLES,
+    VERSIONS,
+    listing_from_row,
+    listing_row,
+    record_from_row,
+    record_row,
+)
 from ksi_patterns.finding.records import Record, document_json
-from ksi_patterns.finding.search_text import TERMS_VERSION
 from ksi_patterns.git.locks import file_lock
 
 FILE_NAME = "index.sqlite"
-LAYOUT_VERSION = 3
 KEEP_LISTINGS = 16  # folder listings kept (the newest); older ones are derived again when needed
 BUSY_TIMEOUT = 2.0  # seconds a statement waits for another process's write lock
 # `document -> '$.key'` (SQLite 3.38+) lets a query return only the parts of documents a filter
@@ -52,59 +47,6 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_:@/+-]+$")
 # SQLite result codes (their low byte, for extended codes too) that say "not now" or "not here"
 # rather than "damaged": busy, locked, out of memory, read-only, full, cannot open, no permission.
 _UNUSABLE_CODES = {5, 6, 7, 8, 13, 14, 3}
-
-_SCHEMA = """
-create table if not exists meta (key text primary key, value text not null);
-create table if not exists docs (
-    id integer primary key,
-    blob text not null unique,
-    record text not null,
-    document text
-);
-create table if not exists terms (
-    term text not null, doc integer not null, tf integer not null,
-    primary key (term, doc)
-) without rowid;
-create table if not exists listings (tree text primary key, entries text not null);
-"""
-_TABLES = {"meta", "docs", "terms", "listings"}
-
-
-def record_row(record: Record) -> list[Any]:
-    """A record as the cache stores it (a JSON array)."""
-    return [
-        record.blob, record.kind, record.name, record.version, record.description, record.tags,
-        record.capabilities, record.parent, record.extends, record.lineage_date, record.runs,
-        record.avg_score, record.success_rate, record.length, record.error, record.error_line,
-        record.error_column,
-    ]  # fmt: skip
-
-
-def record_from_row(row: list[Any], cache_id: int) -> Record:
-    """The record a row holds; ValueError when the row is damaged."""
-    if type(row) is not list or len(row) != 17:
-        raise ValueError(f"damaged record row for doc {cache_id}")
-    record = Record(*row)
-    record.cache_id = cache_id
-    if type(record.tags) is not list or type(record.capabilities) is not list:
-        raise ValueError(f"damaged record row for doc {cache_id}")
-    if type(record.blob) is not str or type(record.runs) is not int:
-        raise ValueError(f"damaged record row for doc {cache_id}")
-    return record
-
-
-def _listing_records(entries: Any) -> list[tuple[str, Record]]:
-    """(path, record) of a listing's entries: [path, doc id, *record row] each."""
-    found = []
-    for entry in entries:
-        if type(entry) is not list or len(entry) != 19:
-            raise ValueError("damaged listing entry")
-        record = Record(*entry[2:])
-        record.cache_id = entry[1]
-        if type(record.tags) is not list or type(record.capabilities) is not list:
-            raise ValueError(f"damaged listing entry for doc {entry[1]}")
-        found.append((entry[0], record))
-    return found
 
 
 class CacheCorrupt(Exception):
@@ -195,23 +137,22 @@ class IndexCache:
         db = self._db
         db.execute("pragma synchronous = normal")
         tables = {row[0] for row in db.execute("select name from sqlite_master")}
-        wanted = {"layout": str(LAYOUT_VERSION), "terms": str(TERMS_VERSION)}
         if "meta" in tables:
             found = dict(db.execute("select key, value from meta").fetchall())
-            if found == wanted and tables >= _TABLES:
+            if found == VERSIONS and tables >= TABLES:
                 return
             if found.get("layout") or found.get("terms"):
                 raise CacheCorrupt(f"index cache of another version ({found})")
-        if tables - _TABLES - {name for name in tables if "autoindex" in name}:
+        if tables - TABLES - {name for name in tables if "autoindex" in name}:
             raise CacheCorrupt("index cache holds tables it should not")
         if db.execute("pragma journal_mode").fetchone()[0] != "wal":
             db.execute("pragma journal_mode = wal")
         db.execute("begin immediate")
         try:
-            for statement in _SCHEMA.split(";"):  # one by one: executescript would commit
+            for statement in SCHEMA.split(";"):  # one by one: executescript would commit
                 if statement.strip():
                     db.execute(statement)
-            db.executemany("insert or replace into meta values (?, ?)", wanted.items())
+            db.executemany("insert or replace into meta values (?, ?)", VERSIONS.items())
             db.execute("commit")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
@@ -262,7 +203,7 @@ class IndexCache:
                 (json.dumps(list(trees)),),
             ).fetchall()
             for tree, text in rows:
-                found[tree] = _listing_records(json.loads(text))
+                found[tree] = listing_from_row(json.loads(text))
         return found
 
     def nearest_listing(self, trees: Sequence[str]) -> tuple[str, list[tuple[str, Record]]] | None:
@@ -403,10 +344,9 @@ class IndexCache:
     def _insert_listing(self, tree: str, entries: list[tuple[str, Record]]) -> None:
         if any(record.cache_id is None for _path, record in entries):
             return
-        rows = [[path, record.cache_id, *record_row(record)] for path, record in entries]
         self._db.execute(
             "insert or replace into listings values (?, ?)",
-            (tree, json.dumps(rows, separators=(",", ":"))),
+            (tree, json.dumps(listing_row(entries), separators=(",", ":"))),
         )
         self._db.execute(  # the newest listings only: each is a whole folder's worth
             "delete from listings where rowid not in "

@@ -23,20 +23,14 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ksi_patterns.errors import UsageError
 from ksi_patterns.finding.catalog import Catalog, Located, posting_key
-from ksi_patterns.finding.filters import (
-    Condition,
-    Source,
-    lookup,
-    matches,
-    parse_path,
-    parse_value,
-)
+from ksi_patterns.finding.records import Record
+from ksi_patterns.finding.requirements import Requirement, eligible
 from ksi_patterns.finding.search_text import query_terms
 
 WEIGHTS = {"relevance": 0.60, "performance": 0.25, "success": 0.10, "freshness": 0.05}
@@ -45,54 +39,7 @@ NO_PRIOR = 0.5  # the mean when no pattern has figures
 K1, B = 1.2, 0.75
 HALF_LIFE_DAYS = 180.0
 
-
-@dataclass(frozen=True)
-class Requirement:
-    """`KEY`: a capability in capabilities_required, a tag, or a field present (not null or
-    false); `KEY=VALUE`: the field equals VALUE (or, for a list field, holds it);
-    `KEY=true` is the same as `KEY`."""
-
-    key: str
-    path: tuple[str, ...]
-    value: Any = True
-    source: str = ""
-
-    @property
-    def bare(self) -> bool:
-        return self.value is True
-
-
-def parse_requirement(text: str) -> Requirement:
-    """`KEY` (must be there) or `KEY=VALUE` (must equal it)."""
-    source = Source("requirements", text)
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not key:
-        raise source.refuse("expected KEY or KEY=VALUE")
-    path = parse_path(key, source)
-    if not sep:
-        return Requirement(key, path, True, text)
-    if not raw.strip():
-        raise source.refuse("missing the value after '='")
-    return Requirement(key, path, parse_value(raw.strip(), source), text)
-
-
-def requirement(key: str, value: Any) -> Requirement:
-    """A requirement given as data: `{key: value}`, `true` meaning the key must be there."""
-    return Requirement(key, parse_path(key, Source("requirements", key)), value, f"{key!r}")
-
-
-def _meets(requirement: Requirement, item: Located, document: Any) -> bool:
-    record = item.record
-    if requirement.bare:
-        if requirement.key in record.capabilities or requirement.key in record.tags:
-            return True
-        return any(
-            value is not None and value is not False for value in lookup(document, requirement.path)
-        )
-    source = f"--require {requirement.source!r}"
-    condition = Condition(requirement.path, "==", requirement.value, source)
-    return matches(condition, document, item.name)
+ComponentValues = tuple[float, float, float, float]  # relevance, performance, success, freshness
 
 
 @dataclass(frozen=True)
@@ -188,95 +135,126 @@ def select(catalog: Catalog, task: str, requirements: list[Requirement], top: in
     terms = query_terms(task)
     if not terms:
         notes.append(f"note: the task {task!r} has no words to search for")
-    eligible = candidates
-    for requirement in requirements:
-        key = requirement.key
-        unsettled = eligible
-        if requirement.bare:  # documents only for those the record's lists do not settle
-            unsettled = [i for i in eligible if key not in i.record.capabilities + i.record.tags]
-        documents = catalog.documents(unsettled, [requirement.path[0]])
-        kept = [
-            item for item in eligible if _meets(requirement, item, documents.get(item.record.blob))
-        ]
-        if not kept and eligible:
-            notes.append(f"note: no pattern meets --require {requirement.source!r}")
-        eligible = kept
-
+    meeting = eligible(catalog, candidates, requirements, notes)
     postings = catalog.postings(candidates, terms)
     bm25 = _bm25(candidates, terms, postings)
-    scored = [item for item in eligible if bm25[item.record.blob] > 0]
-    if eligible and not scored:
+    scored = [item for item in meeting if bm25[item.record.blob] > 0]
+    if meeting and not scored:
         if terms:
             notes.append("note: no eligible pattern mentions a word of the task; ranked on figures")
-        scored = eligible
+        scored = meeting
     best = max((bm25[item.record.blob] for item in scored), default=0.0)
-
-    with_runs = [item.record for item in candidates if item.record.runs > 0]
-    score_mean = _mean([r.avg_score for r in with_runs if r.avg_score is not None])
-    success_mean = _mean([r.success_rate for r in with_runs if r.success_rate is not None])
-    dates = [item.record.lineage_date for item in candidates if item.record.lineage_date]
-    newest = max(dates) if dates else None
-
-    fresh_cache: dict[str, float] = {}
-
-    def freshness(date: str | None) -> float:
-        if not date or not newest:
-            return 0.0
-        if date not in fresh_cache:
-            fresh_cache[date] = 0.5 ** (_days(date, newest) / HALF_LIFE_DAYS)
-        return fresh_cache[date]
-
-    w_relevance, w_performance = WEIGHTS["relevance"], WEIGHTS["performance"]
-    w_success, w_freshness = WEIGHTS["success"], WEIGHTS["freshness"]
-    ranked: list[tuple[float, Located, tuple[float, float, float, float]]] = []
+    scorer = _Scorer.over(candidates, terms, postings, bm25, best)
+    ranked: list[tuple[float, Located, ComponentValues]] = []
     for item in scored:
-        record = item.record
-        runs = record.runs
-        avg, rate = record.avg_score, record.success_rate
-        values = (
-            bm25[record.blob] / best if best > 0 else 0.0,
-            _shrunk(avg, runs, score_mean) if runs > 0 and avg is not None else score_mean,
-            _shrunk(rate, runs, success_mean) if runs > 0 and rate is not None else success_mean,
-            freshness(record.lineage_date) if record.lineage_date else 0.0,
-        )
-        # always summed in this order, so equal inputs give equal scores
-        score = (
-            w_relevance * values[0]
-            + w_performance * values[1]
-            + w_success * values[2]
-            + w_freshness * values[3]
-        )
-        ranked.append((score, item, values))
-    # the best `top` scores, ties at the last one included, then in order (ties by name)
+        values = scorer.values(item.record)
+        ranked.append((_weighted(values), item, values))
+    results = [
+        Ranked(index, item, score, scorer.components(item, values))
+        for index, (score, item, values) in enumerate(_best_first(ranked, top), start=1)
+    ]
+    return Selection(
+        task=task,
+        terms=terms,
+        requirements=[r.source for r in requirements],
+        candidates=len(candidates),
+        eligible=len(meeting),
+        results=results,
+        notes=notes,
+    )
+
+
+def _weighted(values: ComponentValues) -> float:
+    relevance, performance, success, freshness = values
+    # always summed in this order, so equal inputs give equal scores
+    return (
+        WEIGHTS["relevance"] * relevance
+        + WEIGHTS["performance"] * performance
+        + WEIGHTS["success"] * success
+        + WEIGHTS["freshness"] * freshness
+    )
+
+
+def _best_first(
+    ranked: list[tuple[float, Located, ComponentValues]], top: int
+) -> list[tuple[float, Located, ComponentValues]]:
+    """The best `top` scores, ties at the last one included, then in order (ties by name)."""
     cutoff = heapq.nlargest(top, (entry[0] for entry in ranked))[-1] if ranked else 0.0
-    best_first = sorted(
+    return sorted(
         (entry for entry in ranked if entry[0] >= cutoff),
         key=lambda entry: (-entry[0], entry[1].name, entry[1].path),
     )[:top]
 
-    def components(item: Located, values: tuple[float, ...]) -> dict[str, dict[str, Any]]:
+
+@dataclass
+class _Scorer:
+    """What a pattern's component values are measured against: the task's BM25 over every
+    candidate, and the registry's mean figures and newest lineage date."""
+
+    terms: list[str]
+    postings: dict[str, dict[int | str, int]]
+    bm25: dict[str, float]  # blob -> BM25
+    best: float  # the best BM25 among the patterns ranked
+    score_mean: float
+    success_mean: float
+    newest: str | None  # lineage date
+    freshness_of: dict[str, float] = field(default_factory=dict)  # lineage date -> freshness
+
+    @classmethod
+    def over(
+        cls,
+        candidates: list[Located],
+        terms: list[str],
+        postings: dict[str, dict[int | str, int]],
+        bm25: dict[str, float],
+        best: float,
+    ) -> _Scorer:
+        with_runs = [item.record for item in candidates if item.record.runs > 0]
+        score_mean = _mean([r.avg_score for r in with_runs if r.avg_score is not None])
+        success_mean = _mean([r.success_rate for r in with_runs if r.success_rate is not None])
+        dates = [item.record.lineage_date for item in candidates if item.record.lineage_date]
+        newest = max(dates) if dates else None
+        return cls(terms, postings, bm25, best, score_mean, success_mean, newest)
+
+    def values(self, record: Record) -> ComponentValues:
+        return (
+            self.bm25[record.blob] / self.best if self.best > 0 else 0.0,
+            _shrunk(record.avg_score, record.runs, self.score_mean),
+            _shrunk(record.success_rate, record.runs, self.success_mean),
+            self.freshness(record.lineage_date),
+        )
+
+    def freshness(self, date: str | None) -> float:
+        if not date or not self.newest:
+            return 0.0
+        if date not in self.freshness_of:
+            self.freshness_of[date] = 0.5 ** (_days(date, self.newest) / HALF_LIFE_DAYS)
+        return self.freshness_of[date]
+
+    def components(self, item: Located, values: ComponentValues) -> dict[str, dict[str, Any]]:
+        """Each component's value, weight and points, and the figures it came from."""
         record = item.record
         sources: dict[str, dict[str, Any]] = {
             "relevance": {
-                "bm25": round(bm25[record.blob], 4),
-                "best_bm25": round(best, 4),
-                "matched_terms": [t for t in terms if postings[t].get(posting_key(item))],
+                "bm25": round(self.bm25[record.blob], 4),
+                "best_bm25": round(self.best, 4),
+                "matched_terms": [t for t in self.terms if self.postings[t].get(posting_key(item))],
             },
             "performance": {
                 "avg_score": record.avg_score,
                 "runs": record.runs,
-                "prior_mean": round(score_mean, 4),
+                "prior_mean": round(self.score_mean, 4),
                 "prior_runs": PRIOR_RUNS,
             },
             "success": {
                 "success_rate": record.success_rate,
                 "runs": record.runs,
-                "prior_mean": round(success_mean, 4),
+                "prior_mean": round(self.success_mean, 4),
                 "prior_runs": PRIOR_RUNS,
             },
             "freshness": {
                 "lineage_date": record.lineage_date,
-                "newest": newest,
+                "newest": self.newest,
                 "half_life_days": HALF_LIFE_DAYS,
             },
         }
@@ -289,20 +267,6 @@ def select(catalog: Catalog, task: str, requirements: list[Requirement], top: in
             }
             for key, value in zip(WEIGHTS, values, strict=True)
         }
-
-    results = [
-        Ranked(index, item, score, components(item, values))
-        for index, (score, item, values) in enumerate(best_first, start=1)
-    ]
-    return Selection(
-        task=task,
-        terms=terms,
-        requirements=[r.source for r in requirements],
-        candidates=len(candidates),
-        eligible=len(eligible),
-        results=results,
-        notes=notes,
-    )
 
 
 def explain_line(ranked: Ranked) -> str:

@@ -14,7 +14,8 @@ from ksi_patterns.registry.registry import Registry
 
 if TYPE_CHECKING:  # discover and select import theirs when they run: `list` starts faster
     from ksi_patterns.finding.discovery import Found
-    from ksi_patterns.finding.ranking import Requirement, Selection
+    from ksi_patterns.finding.ranking import Selection
+    from ksi_patterns.finding.requirements import Requirement
 
 LISTED_KINDS = ("orchestration", "profile", "decision-log")
 DISCOVERED_KINDS = ("orchestration", "profile")
@@ -101,8 +102,8 @@ def select(
 ) -> Selection:
     """The orchestration patterns that best fit `task`, best first, each score explained.
     A requirement is `KEY` or `KEY=VALUE` (or, as data, {KEY: VALUE or true})."""
-    from ksi_patterns.finding.ranking import parse_requirement, requirement
     from ksi_patterns.finding.ranking import select as run_select
+    from ksi_patterns.finding.requirements import parse_requirement, requirement
 
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= 50:
         raise UsageError(f"{{field}} must be a whole number from 1 to 50, not {top!r}", field="top")
