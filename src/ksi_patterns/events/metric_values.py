@@ -1,16 +1,14 @@
-"""Values written on a command line: metrics as `NAME=VALUE` pairs (`timeout_rate=35%`) parsed
-into the mapping conditions are evaluated over, and JSON objects (`--data`, `--context-json`)."""
+"""What a metric's value means as written (`35%` is 0.35, `true`, `[1, 2]`): the values conditions
+are evaluated over. How pairs are written on a command line is cli/arguments.py's."""
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from ksi_patterns.errors import UsageError
-from ksi_patterns.events.condition_syntax import is_name_char
 
 
 def parse_value(text: str) -> Any:
@@ -40,31 +38,4 @@ def parse_value(text: str) -> Any:
             return text
     if stripped.endswith("%"):
         return float(Decimal(number) / 100)
-    return value
-
-
-def parse_metrics(pairs: Iterable[str], option: str = "--metrics") -> dict[str, Any]:
-    """`["timeout_rate=35%", "all_scores_similar=true"]` -> {"timeout_rate": 0.35, ...}."""
-    metrics: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise UsageError(f"{option} {pair!r}: expected NAME=VALUE, e.g. timeout_rate=35%")
-        if not (name[0].isalpha() or name[0] == "_") or not all(map(is_name_char, name)):
-            raise UsageError(f"{option} {pair!r}: {name!r} is not a name (letters, digits, _)")
-        metrics[name] = parse_value(raw)
-    return metrics
-
-
-def json_object(text: str, source: str) -> dict[str, Any]:
-    """The JSON object `text` given as `source` (an option's name); UsageError otherwise."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UsageError(
-            f"{source}: not JSON ({err.msg} at line {err.lineno} column {err.colno})"
-        ) from None
-    if not isinstance(value, dict):
-        raise UsageError(f"{source}: expected a JSON object, got {type(value).__name__}")
     return value
