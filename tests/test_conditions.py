@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from ksi_patterns.cli.arguments import metrics as parse_metrics
 from ksi_patterns.errors import UsageError
 from ksi_patterns.events import conditions
 from ksi_patterns.events.condition_syntax import ConditionError, translate
 from ksi_patterns.events.conditions import evaluate, variables_in
-from ksi_patterns.events.metric_values import parse_metrics, parse_value
+from ksi_patterns.events.metric_values import parse_value
 
 METRICS: dict[str, Any] = {
     "timeout_rate": 0.35,
