@@ -9,13 +9,14 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from ksi_patterns.documents.nesting import check_json_depth
 from ksi_patterns.errors import UsageError
 from ksi_patterns.events.condition_syntax import is_name_char
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, source: str = "metric") -> Any:
     """A metric's value as written on a command line: true/false/null, a number, a percentage
-    (`35%` is 0.35), a JSON list or map, else the text itself."""
+    (`35%` is 0.35), a JSON list or map, else the text itself. `source` names it in errors."""
     stripped = text.strip()
     lowered = stripped.lower()
     if lowered in ("true", "false"):
@@ -23,6 +24,7 @@ def parse_value(text: str) -> Any:
     if lowered in ("null", "none", "~"):
         return None
     if stripped.startswith(("[", "{")):
+        check_json_depth(stripped, source)
         try:
             return json.loads(stripped)
         except json.JSONDecodeError as err:
@@ -53,12 +55,13 @@ def parse_metrics(pairs: Iterable[str], option: str = "--metrics") -> dict[str, 
             raise UsageError(f"{option} {pair!r}: expected NAME=VALUE, e.g. timeout_rate=35%")
         if not (name[0].isalpha() or name[0] == "_") or not all(map(is_name_char, name)):
             raise UsageError(f"{option} {pair!r}: {name!r} is not a name (letters, digits, _)")
-        metrics[name] = parse_value(raw)
+        metrics[name] = parse_value(raw, f"{option} {name}")
     return metrics
 
 
 def json_object(text: str, source: str) -> dict[str, Any]:
     """The JSON object `text` given as `source` (an option's name); UsageError otherwise."""
+    check_json_depth(text, source)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:

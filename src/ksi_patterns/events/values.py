@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-MAX_DEPTH = 64  # nesting of data kept in the log and in results
+from ksi_patterns.documents.nesting import MAX_DEPTH  # nesting kept in the log and results
+
 REDACTED = "[redacted]"
 
 _SECRET_WORDS = frozenset(
