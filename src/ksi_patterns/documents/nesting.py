@@ -66,16 +66,19 @@ def _parsers() -> tuple[Any, Any]:
 
 
 def _count_levels(events: Iterator[Any], source: str) -> None:
-    from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
+    from ruamel.yaml import events as kinds
 
+    opens = {kinds.MappingStartEvent, kinds.SequenceStartEvent}
+    closes = {kinds.MappingEndEvent, kinds.SequenceEndEvent}
     depth = 0
     for event in events:
-        if isinstance(event, CollectionStartEvent):
+        kind = type(event)
+        if kind in opens:
             depth += 1
             if depth > MAX_DEPTH:
                 mark = event.start_mark
                 raise too_deep(source, mark.line + 1, mark.column + 1)
-        elif isinstance(event, CollectionEndEvent):
+        elif kind in closes:
             depth -= 1
 
 
