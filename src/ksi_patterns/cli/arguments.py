@@ -25,26 +25,28 @@ def split_pair(text: str, option: str, example: str, shape: str = "KEY=VALUE") -
 
 def read_at_file(text: str, option: str) -> str:
     """`@FILE` as the file's text (UTF-8), anything else as it is."""
+    from ksi_patterns.documents.files import read_regular
+    from ksi_patterns.documents.loading import decode
+
     if not text.startswith("@"):
         return text
-    try:
-        return Path(text[1:]).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"{option}: cannot read {text[1:]}: {err}") from None
+    shown = f"{option} {text}"
+    return decode(read_regular(Path(text[1:]), shown), shown)
 
 
 def json_object(text: str, option: str) -> dict[str, Any]:
     """The JSON object written as `text` (or `@FILE` holding one)."""
     source = f"{option} {text}" if text.startswith("@") else option
+    from ksi_patterns.documents.nesting import check_json_depth
+
     text = read_at_file(text, option)
+    check_json_depth(text, source)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise UsageError(
             f"{source}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})"
         ) from None
-    except RecursionError:
-        raise UsageError(f"{source}: nested too deeply") from None
     if not isinstance(value, dict):
         raise UsageError(f"{source}: expected a JSON object, got {type(value).__name__}")
     return value
@@ -99,5 +101,5 @@ def metrics(pairs: Iterable[str], option: str = "--metrics") -> dict[str, Any]:
         name, raw = split_pair(text, option, "timeout_rate=35%", "NAME=VALUE")
         if not (name[0].isalpha() or name[0] == "_") or not all(map(is_name_char, name)):
             raise UsageError(f"{option} {text!r}: {name!r} is not a name (letters, digits, _)")
-        found[name] = parse_value(raw)
+        found[name] = parse_value(raw, f"{option} {name}")
     return found

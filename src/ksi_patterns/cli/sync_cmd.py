@@ -27,6 +27,13 @@ RemoteArgument = Annotated[
     typer.Argument(metavar="[REMOTE]", help="Remote name (default: origin, or the only one)."),
 ]
 TagsOption = Annotated[bool, typer.Option("--tags", help="Push every tag too (releases).")]
+UnrelatedOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unrelated-histories",
+        help="Merge a remote branch that shares no commit with ours (refused otherwise).",
+    ),
+]
 
 
 class _Bars:
@@ -181,6 +188,7 @@ def push(
 
 def pull(
     remote: RemoteArgument = None,
+    allow_unrelated_histories: UnrelatedOption = False,
     registry: RegistryOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -188,7 +196,12 @@ def pull(
     from ksi_patterns.operations.sharing import pull as run_pull
 
     with _listener() as listener:
-        result = run_pull(_open(registry), remote, listener=listener)
+        result = run_pull(
+            _open(registry),
+            remote,
+            listener=listener,
+            allow_unrelated_histories=allow_unrelated_histories,
+        )
     if json:
         output.print_json(result.to_json())
     else:
@@ -200,6 +213,7 @@ def pull(
 def sync(
     remote: RemoteArgument = None,
     tags: TagsOption = False,
+    allow_unrelated_histories: UnrelatedOption = False,
     registry: RegistryOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -207,7 +221,13 @@ def sync(
     from ksi_patterns.operations.sharing import sync as run_sync
 
     with _listener() as listener:
-        result = run_sync(_open(registry), remote, tags=tags, listener=listener)
+        result = run_sync(
+            _open(registry),
+            remote,
+            tags=tags,
+            listener=listener,
+            allow_unrelated_histories=allow_unrelated_histories,
+        )
     if json:
         output.print_json(result.to_json())
     else:

@@ -6,7 +6,8 @@ Two readers over one set of checks:
 - `load_roundtrip` gives ruamel's commented tree plus the style the file was written in, so that
   an edit changes only what it touches and an untouched file dumps byte-identical.
 
-Hostile input is refused before any tree is built: size cap, UTF-8 check, alias expansion cap.
+Hostile input is refused before any tree is built: size cap, UTF-8 check, alias expansion cap,
+nesting limit (nesting.py).
 Errors are InputError with the file, line and column.
 """
 
@@ -20,11 +21,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, ScalarNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.scalarbool import ScalarBoolean
 
+from ksi_patterns.documents.nesting import check_yaml_depth
 from ksi_patterns.errors import InputError, Position
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -40,6 +43,14 @@ class _DatesAsStrings(SafeConstructor):
 
     def construct_yaml_timestamp(self, node: Any, values: Any = None) -> Any:
         return self.construct_scalar(node)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        # A list or map as a key (`? [a, b]`) has no JSON form: every reader that serializes
+        # or validates the document would fail on it, so it is refused here, where it is seen.
+        for key, _value in node.value if isinstance(node, MappingNode) else ():
+            if not isinstance(key, ScalarNode):
+                raise ConstructorError(None, None, "a list or map used as a key", key.start_mark)
+        return super().construct_mapping(node, deep=deep)
 
 
 _DatesAsStrings.add_constructor(
@@ -169,6 +180,7 @@ def load_plain(data: bytes | str, source: str) -> Any:
     """Parse one YAML document to plain Python, with every input check applied."""
     text = decode(data, source) if isinstance(data, bytes) else data
     check_alias_expansion(text, source)
+    check_yaml_depth(text, source)
     try:
         try:
             return _PLAIN.load(text)
@@ -264,6 +276,7 @@ def load_roundtrip(data: bytes | str, source: str) -> RoundTrip:
     """Load for editing, with every input check applied."""
     text = decode(data, source) if isinstance(data, bytes) else data
     check_alias_expansion(text, source)
+    check_yaml_depth(text, source)
     style = detect_style(text)
     try:
         tree = style.yaml().load(text)
@@ -272,7 +285,10 @@ def load_roundtrip(data: bytes | str, source: str) -> RoundTrip:
     except ValueError as err:
         raise InputError(f"invalid YAML value: {err}", Position(source)) from None
     origins: dict[int, Origin] = {}
-    _record_origins(tree, None, None, origins)
+    try:
+        _record_origins(tree, None, None, origins)
+    except TypeError:  # `? [a, b]`: unhashable as plain data, refused as load_plain does
+        raise InputError("invalid YAML: a list or map used as a key", Position(source)) from None
     return RoundTrip(source, text, tree, style, origins)
 
 

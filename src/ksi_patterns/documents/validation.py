@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ksi_patterns.documents.files import read_regular
 from ksi_patterns.documents.loading import RoundTrip, load_plain, load_roundtrip, locate
 from ksi_patterns.documents.model import (
     CONFIG_FILE,
@@ -31,6 +32,7 @@ NAMED_KINDS = (DocumentKind.PATTERN, DocumentKind.PROFILE)
 class Source:
     path: str  # as shown to the user
     data: bytes
+    refused: str | None = None  # why the file was not read (a FIFO, a device, too large...)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,9 @@ def _folder_findings(document: _Loaded) -> list[Finding]:
 
 
 def _load(source: Source, report: Report) -> _Loaded | None:
+    if source.refused is not None:
+        report.findings.append(Finding(Position(source.path), source.refused, "unreadable"))
+        return None
     try:
         data = load_plain(source.data, source.path)
     except InputError as err:
@@ -238,6 +243,8 @@ def _cycle_from(name: str, parents: Mapping[str, str | None]) -> list[str] | Non
 
 
 def _yaml_files(folder: Path) -> list[Path]:
+    """The YAML files of `folder`: anything named *.yaml or *.yml, FIFOs and devices included
+    (reading refuses them, so that they are reported rather than passed over)."""
     if (folder / CONFIG_FILE).is_file():  # a registry: its documents and its configuration
         files = [folder / CONFIG_FILE]
         for sub in DOCUMENT_DIRS:
@@ -247,7 +254,6 @@ def _yaml_files(folder: Path) -> list[Path]:
         path
         for path in folder.rglob("*")
         if path.suffix in (".yaml", ".yml")
-        and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     )
 
@@ -282,15 +288,20 @@ def sources_from_paths(paths: Iterable[Path]) -> tuple[list[Source], dict[Docume
     for path in paths:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-        files = [path] if path.is_file() else _yaml_files(path)
-        for file in files:
-            try:
-                data = file.read_bytes()
-            except OSError as err:
-                raise InputError(
-                    f"cannot read: {err.strerror}", Position(shown_path(file))
-                ) from None
-            sources.append(Source(shown_path(file), data))
+        folder = path.is_dir() and path.suffix not in (".yaml", ".yml")
+        within = path.resolve() if folder else None
+        for file in _yaml_files(path) if folder else [path]:
+            sources.append(_read(file, within))
         for kind, names in _registry_names(path).items():
             known.setdefault(kind, set()).update(names)
     return sources, known
+
+
+def _read(file: Path, within: Path | None) -> Source:
+    """The file as a Source; one that must not be read (a FIFO, a device, a link out of the
+    folder searched, too large) is a Source that says why."""
+    shown = shown_path(file)
+    try:
+        return Source(shown, read_regular(file, shown, within=within))
+    except InputError as err:
+        return Source(shown, b"", refused=err.message)

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ksi_patterns.documents.nesting import check_json_depth
+from ksi_patterns.errors import InputError
 from ksi_patterns.events.types import Emission
 from ksi_patterns.events.values import redact, utc_timestamp
 
@@ -118,8 +120,10 @@ def _parse(raw: bytes) -> dict[str, Any] | None:
     if not raw.strip():
         return None
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        text = raw.decode("utf-8")
+        check_json_depth(text, "event log")  # a line nested too deep is skipped like a torn one
+        value = json.loads(text)
+    except (ValueError, InputError):
         return None
     return value if isinstance(value, dict) else None
 

@@ -8,12 +8,13 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from ksi_patterns.documents.nesting import check_json_depth
 from ksi_patterns.errors import UsageError
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, source: str = "metric") -> Any:
     """A metric's value as written on a command line: true/false/null, a number, a percentage
-    (`35%` is 0.35), a JSON list or map, else the text itself."""
+    (`35%` is 0.35), a JSON list or map, else the text itself. `source` names it in errors."""
     stripped = text.strip()
     lowered = stripped.lower()
     if lowered in ("true", "false"):
@@ -21,6 +22,7 @@ def parse_value(text: str) -> Any:
     if lowered in ("null", "none", "~"):
         return None
     if stripped.startswith(("[", "{")):
+        check_json_depth(stripped, source)
         try:
             return json.loads(stripped)
         except json.JSONDecodeError as err:

@@ -21,7 +21,7 @@ from ksi_patterns.documents.model import (
     lineage_of,
 )
 from ksi_patterns.documents.render import render
-from ksi_patterns.errors import KsiError, NotFoundError, UsageError
+from ksi_patterns.errors import InputError, KsiError, NotFoundError, Position, UsageError
 from ksi_patterns.git.refs import Commit
 from ksi_patterns.git.store import Store
 from ksi_patterns.lineage.forks import ParentLink, lineage_position, parent_link, utc_now
@@ -75,6 +75,9 @@ def _the_fork(registry: Registry, request: Request, branch: str) -> _Fork:
     path = registry.find(request.fork, str(tip.id), folder=PATTERNS_DIR)
     text = store.read(path, tip)
     data = load_plain(text, path)
+    if not isinstance(data, dict):
+        held = "nothing" if data is None else f"a {type(data).__name__}, not a map"
+        raise InputError(f"not a pattern: the file holds {held}", Position(f"{path}@{theirs_ref}"))
     link = parent_link(data)
     parent = request.into or (link.name if link else None)
     if parent is None:

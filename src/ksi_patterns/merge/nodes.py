@@ -16,6 +16,8 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
 
+from ksi_patterns.documents.nesting import MAX_DEPTH
+
 
 class Unreadable(Exception):
     """The document cannot be merged structurally; the message says why (for `fallback`)."""
@@ -77,7 +79,6 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 # The walks recurse; real documents nest a dozen levels. Deeper input is merged as text.
-MAX_DEPTH = 200
 
 
 class _TextDates(SafeConstructor):

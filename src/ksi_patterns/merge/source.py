@@ -17,6 +17,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ksi_patterns.documents.loading import check_alias_expansion
+from ksi_patterns.documents.nesting import check_yaml_depth
 from ksi_patterns.errors import InputError
 from ksi_patterns.merge.nodes import (
     COMPOSE,
@@ -87,6 +88,8 @@ class Source:
     def read(cls, text: str, label: str, source: str) -> Source:
         try:
             check_alias_expansion(text, source)
+            # before composing: libyaml's compose recursion overflows the C stack
+            check_yaml_depth(text, source)
         except InputError as err:
             if "alias" in err.message:
                 raise Unreadable(f"aliases over the cap at {err.position}: {err.message}") from None

@@ -58,14 +58,15 @@ def handled_events(registry: Registry) -> Callable[[str], bool]:
 
 def _lint_source(registry: Registry, name: str, ref: str | None) -> tuple[str, str, str]:
     """(path to show, text, pattern name) of what `name` designates."""
+    from ksi_patterns.documents.files import read_regular
     from ksi_patterns.documents.loading import decode
     from ksi_patterns.documents.model import PATTERNS_DIR, check_name
 
     as_path = Path(name)
     if name.endswith((".yaml", ".yml")) or os.sep in name:
-        if not as_path.is_file():
+        if not os.path.lexists(as_path):
             raise NotFoundError(f"{name}: no such file")
-        return name, decode(as_path.read_bytes(), name), as_path.stem
+        return name, decode(read_regular(as_path, name), name), as_path.stem
     check_name(name)
     root = registry.store.root
     if ref is None and root is not None:
@@ -74,8 +75,9 @@ def _lint_source(registry: Registry, name: str, ref: str | None) -> tuple[str, s
         except NotFoundError:
             relative = f"{PATTERNS_DIR}/{name}.yaml"
         on_disk = root / relative
-        if on_disk.is_file():
-            return shown_path(on_disk), decode(on_disk.read_bytes(), relative), name
+        if os.path.lexists(on_disk):
+            shown = shown_path(on_disk)
+            return shown, decode(read_regular(on_disk, shown, within=root), shown), name
     relative = registry.find(name, ref or "HEAD", folder=PATTERNS_DIR)
     shown = relative if ref is None else f"{relative}@{ref}"
     return shown, decode(registry.read(relative, ref or "HEAD"), shown), name

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ksi_patterns.documents.nesting import check_value_depth
 from ksi_patterns.evolution import decision_log
 from ksi_patterns.evolution.decision_entries import parse_confidence
 from ksi_patterns.evolution.decisions import Tracked, Updated, update_outcome
@@ -29,6 +30,7 @@ def track_decision(
 ) -> Tracked:
     """Append a decision to PATTERN's log in a commit `decision(PATTERN): DECISION`: on
     `branch`, else the checked-out one (a fork not merged yet: its own branch)."""
+    check_value_depth(context, "context")
     level = parse_confidence(confidence) if confidence is not None else None
     tracked = append_decision(
         registry,

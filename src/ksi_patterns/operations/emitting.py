@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ksi_patterns.documents.nesting import check_value_depth
 from ksi_patterns.events.types import CONDITION_ERROR, REFUSED
 from ksi_patterns.operations.buses import event_log_path, open_bus
 from ksi_patterns.operations.caller import FROM_CODE, Caller
@@ -58,6 +59,8 @@ def emit(
 ) -> Emitted:
     """Emit `event` on a bus with the registry's handlers, plugins and event log: handled now,
     or after `delay` seconds (waited for), if `condition` holds over the data and `metrics`."""
+    check_value_depth(data, "data")
+    check_value_depth(metrics, "metrics")
     bus = open_bus(
         registry, source=caller.source, metrics=metrics, plugins=plugins, warn=caller.warn
     )

@@ -183,6 +183,21 @@ class FileMerge:
 
 def merge_files(base: Path, current: Path, other: Path, pathname: str | None = None) -> FileMerge:
     """What `ksi merge-driver` does for git: merge three versions of one file, the result
-    written over `current`."""
+    written over `current`. A side that is not a regular UTF-8 file within the limits is
+    refused (InputError naming it) before anything is written: git then keeps ours and
+    reports the file as conflicted."""
+    name = pathname or current.name
+    for side, file in (("base", base), ("ours", current), ("theirs", other)):
+        _check_side(file, f"{name}@{side}", structured=name.endswith((".yaml", ".yml", ".json")))
     conflicts, fallback = run_driver(base, current, other, pathname)
     return FileMerge(conflicts, fallback)
+
+
+def _check_side(file: Path, shown: str, *, structured: bool) -> None:
+    from ksi_patterns.documents.files import read_regular
+    from ksi_patterns.documents.loading import decode
+    from ksi_patterns.documents.nesting import check_yaml_depth
+
+    text = decode(read_regular(file, shown), shown)
+    if structured:
+        check_yaml_depth(text, shown)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ksi_patterns.documents.files import read_regular
 from ksi_patterns.documents.loading import decode, load_plain, load_roundtrip, locate
 from ksi_patterns.errors import InputError, Position
 from ksi_patterns.git.history import CommitInfo
@@ -39,8 +41,8 @@ def show(
     a YAML file); `resolved` applies `extends`: the parents' fields are defaults, deep-merged."""
     opener: Opener = registry if callable(registry) else (lambda _near: registry)
     as_file = Path(reference)
-    if files and reference.endswith((".yaml", ".yml")) and as_file.is_file():
-        source, text = reference, decode(as_file.read_bytes(), reference)
+    if files and reference.endswith((".yaml", ".yml")) and os.path.lexists(as_file):
+        source, text = reference, decode(read_regular(as_file, reference), reference)
         lookup: Lookup = lambda name: opener(as_file).lookup()(name)  # noqa: E731
     else:
         found = locate_reference(opener(None), reference)

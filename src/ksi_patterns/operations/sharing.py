@@ -86,11 +86,18 @@ def push(
 
 
 def pull(
-    registry: Registry, remote: str | None = None, *, listener: Listener | None = None
+    registry: Registry,
+    remote: str | None = None,
+    *,
+    listener: Listener | None = None,
+    allow_unrelated_histories: bool = False,
 ) -> PullResult:
     """Fetch `remote`, then merge its copy of the checked-out branch into it: a fast-forward, or
-    a merge in which every file changed on both sides goes through the structural engine."""
-    return syncing.pull(registry.store, remote, listener=listener)
+    a merge in which every file changed on both sides goes through the structural engine.
+    A history sharing no commit with ours is refused unless `allow_unrelated_histories`."""
+    return syncing.pull(
+        registry.store, remote, listener=listener, allow_unrelated=allow_unrelated_histories
+    )
 
 
 def sync(
@@ -99,6 +106,13 @@ def sync(
     *,
     tags: bool = False,
     listener: Listener | None = None,
+    allow_unrelated_histories: bool = False,
 ) -> SyncResult:
     """Pull, then push; again, a few times, when another push landed in between."""
-    return syncing.sync(registry.store, remote, tags=tags, listener=listener)
+    return syncing.sync(
+        registry.store,
+        remote,
+        tags=tags,
+        listener=listener,
+        allow_unrelated=allow_unrelated_histories,
+    )

@@ -6,7 +6,8 @@ usage, stop reason), `tool_call`, `event` (the emission and what the handlers re
 `decision`, `agent_start`/`agent_end` (sub-agents), `skipped` (DSL lines simulate did not carry
 out), `error`, and `session_end` (status, stop reason, summary). Records are flushed as they are
 written, so a session that dies leaves what it did. Secrets given to the writer never reach the
-file: every string is scrubbed of them before it is written.
+file: every string is scrubbed of them before it is written, and of anything shaped like an API
+key or token, and of URL passwords (events.values.scrub_text).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ksi_patterns.errors import InputError, NotFoundError, Position, UsageError
+from ksi_patterns.events.values import scrub_text
 
 SESSIONS_DIR = "sessions"
 REDACTED = "[redacted]"
@@ -67,6 +69,7 @@ class TranscriptWriter:
         line = json.dumps(_scrub(record, self._hidden), ensure_ascii=False, default=str)
         if self._hidden:  # anything `default=str` turned into text is scrubbed too
             line = _scrub(line, self._hidden)
+        line = scrub_text(line)  # keys typed into a task or a metric, URL passwords
         self._file.write(line + "\n")
         self._file.flush()
         return record

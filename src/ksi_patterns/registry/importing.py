@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ksi_patterns.documents.files import read_regular
 from ksi_patterns.documents.loading import load_plain
 from ksi_patterns.documents.model import DOCUMENT_DIRS, check_name, extends_of, stem
 from ksi_patterns.documents.schema import DocumentKind, kind_of, schema_violations
@@ -30,8 +31,14 @@ class ImportReport:
 
 
 def _candidates(folder: Path) -> list[Path]:
-    # Shallow files first, so that of two same-named profiles the top-level one wins.
-    files = [path for path in folder.rglob("*") if path.is_file() or path.is_symlink()]
+    # Shallow files first, so that of two same-named profiles the top-level one wins. Anything
+    # but a real folder is a candidate (FIFOs, devices, links): the report says why it is not
+    # imported, and none of them is read.
+    files = [
+        path
+        for path in folder.rglob("*")
+        if path.is_symlink() or not path.is_dir() or path.suffix in (".yaml", ".yml")
+    ]
     return sorted(files, key=lambda path: (len(path.relative_to(folder).parts), path.as_posix()))
 
 
@@ -59,7 +66,14 @@ def import_folder(registry: Registry, folder: Path, *, overwrite: bool = False) 
     changes: dict[str, bytes] = {}
     for path in _candidates(folder):
         relative = path.relative_to(folder).as_posix()
-        reason = _why_not(path, relative, folder) or _document_problem(path, relative)
+        reason = _why_not(path, relative, folder)
+        data = b""
+        if reason is None:
+            try:
+                data = read_regular(path, relative, within=folder)
+            except InputError as err:
+                reason = err.message
+        reason = reason or _document_problem(data, relative)
         name = stem(relative)
         key = (relative.split("/", 1)[0], name)
         if reason is None and key in taken:
@@ -67,7 +81,6 @@ def import_folder(registry: Registry, folder: Path, *, overwrite: bool = False) 
         if reason is None and name in existing and not (overwrite and existing[name] == relative):
             hint = " (use --overwrite to replace it)" if existing[name] == relative else ""
             reason = f"the registry already has {name!r} at {existing[name]}{hint}"
-        data = path.read_bytes()
         if reason is None and existing.get(name) == relative and registry.read(relative) == data:
             reason = "the registry already has it, unchanged"  # --overwrite with nothing new
         if reason is not None:
@@ -87,10 +100,10 @@ def import_folder(registry: Registry, folder: Path, *, overwrite: bool = False) 
     return report
 
 
-def _document_problem(path: Path, relative: str) -> str | None:
+def _document_problem(text: bytes, relative: str) -> str | None:
     """Why the file is not a document we can import as it is, or None."""
     try:
-        data = load_plain(path.read_bytes(), relative)
+        data = load_plain(text, relative)
     except InputError as err:
         return str(err)
     kind = kind_of(data, relative)

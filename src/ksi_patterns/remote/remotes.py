@@ -2,9 +2,11 @@
 fetch did.
 
 Every transfer goes through pygit2 with one `transfer_callbacks.Callbacks` object per operation
-(progress, credentials, host keys, ref updates). A server (or its hook) that refuses a ref does
-not make pygit2 raise: the refusal arrives only in `push_update_reference`, so every push is
-judged by what that callback saw. URLs are redacted wherever they are shown.
+(progress, credentials, host keys, ref updates), within the time limit of timeouts.py. A server
+(or its hook) that refuses a ref does not make pygit2 raise: the refusal arrives only in
+`push_update_reference`, so every push is judged by what that callback saw. A push to a local
+path goes through `git push` instead (git_push.py), so that the remote's hooks run. URLs are
+redacted wherever they are shown.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import pygit2
 from ksi_patterns.documents.model import CONFIG_FILE
 from ksi_patterns.errors import EXIT_FOUND, KsiError, NotFoundError, UsageError
 from ksi_patterns.git.store import Store
+from ksi_patterns.remote.git_push import is_local, push_local
+from ksi_patterns.remote.timeouts import apply_timeout, timed_out_hint, transfer_timeout
 from ksi_patterns.remote.transfer_callbacks import (
     Callbacks,
     Listener,
@@ -213,7 +217,8 @@ def _proxy(url: str) -> Literal[True] | None:
 
 
 def _failure(action: str, url: str, exc: Exception) -> RemoteError:
-    return RemoteError(f"cannot {action} {redact(url)}: {scrub(str(exc)).strip()}")
+    said = timed_out_hint(scrub(str(exc)).strip(), transfer_timeout())
+    return RemoteError(f"cannot {action} {redact(url)}: {said}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +230,7 @@ def fetch(store: Store, name: str | None = None, listener: Listener | None = Non
     remote = pick_remote(store, name)
     url = remote.url or ""
     callbacks = Callbacks(url, listener)
+    apply_timeout()
     try:
         stats = remote.fetch(
             callbacks=callbacks, proxy=_proxy(url), message=f"ksi fetch {remote.name}"
@@ -263,6 +269,16 @@ def push(
     url = remote.push_url or remote.url or ""
     result = PushResult(str(remote.name), redact(url))
     if not specs:
+        return result
+    seconds = apply_timeout()
+    if is_local(url):  # so that the remote's hooks run (libgit2 would write its refs directly)
+        local = push_local(store.git_dir, str(remote.name), url, specs, seconds)
+        result.updates = local.updates
+        for ref, why in local.refused.items():
+            moved = bool(_REMOTE_MOVED.search(why))
+            result.rejected.append(Rejection(ref, why, moved, local.server_said))
+        if result.ok:
+            _set_upstreams(store, str(remote.name), specs)
         return result
     callbacks = Callbacks(url, listener)
     try:
@@ -312,6 +328,7 @@ def clone(url: str, target: Path, listener: Listener | None = None) -> Store:
         raise UsageError(f"{target} exists and is not an empty folder")
     created = not target.exists()
     callbacks = Callbacks(url, listener)
+    apply_timeout()
     try:
         try:
             repo = pygit2.clone_repository(url, str(target), callbacks=callbacks, proxy=_proxy(url))

@@ -137,8 +137,10 @@ def pull(
     *,
     branch: str | None = None,
     listener: Listener | None = None,
+    allow_unrelated: bool = False,
 ) -> PullResult:
-    """Fetch `remote`, then merge its copy of `branch` (default: the current one) into it."""
+    """Fetch `remote`, then merge its copy of `branch` (default: the current one) into it.
+    Histories that share no commit are refused (as git does) unless `allow_unrelated`."""
     target = _branch(store, branch)
     merge_state.refuse_if_in_progress(store)
     name = str(pick_remote(store, remote).name)
@@ -157,6 +159,12 @@ def pull(
     _refuse_local_changes(store, target, changed)
     if ours is None or store.is_ancestor(ours, theirs):
         return _fast_forward(store, result, ours, theirs)
+    if not allow_unrelated and store.merge_base(ours, theirs) is None:
+        raise UsageError(
+            f"refusing to merge unrelated histories: {tracking} shares no commit with {target} "
+            "(another registry?); {field} merges them anyway",
+            field="allow_unrelated_histories",
+        )
     return _merge(store, result, theirs)
 
 
@@ -216,13 +224,16 @@ def sync(
     listener: Listener | None = None,
     attempts: int = SYNC_ATTEMPTS,
     wait: Callable[[int], None] | None = None,
+    allow_unrelated: bool = False,
 ) -> SyncResult:
     """Pull, then push the current branch; again while the push loses a race (bounded)."""
     target = _branch(store, None)
     pulls: list[PullResult] = []
     last: PushResult | None = None
     for attempt in range(1, attempts + 1):
-        pulled = pull(store, remote, branch=target, listener=listener)
+        pulled = pull(
+            store, remote, branch=target, listener=listener, allow_unrelated=allow_unrelated
+        )
         pulls.append(pulled)
         if pulled.stopped:
             return SyncResult(pulls, None, attempt)
