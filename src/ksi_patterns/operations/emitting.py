@@ -59,7 +59,12 @@ def emit(
     """Emit `event` on a bus with the registry's handlers, plugins and event log: handled now,
     or after `delay` seconds (waited for), if `condition` holds over the data and `metrics`."""
     bus = open_bus(
-        registry, source=caller.source, metrics=metrics, plugins=plugins, warn=caller.warn
+        registry,
+        source=caller.source,
+        metrics=metrics,
+        plugins=plugins,
+        warn=caller.warn,
+        agent=caller.agent,
     )
     settled: list[Emission] = []
     bus.observe(settled.append)
