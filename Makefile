@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/track_decision.py
 	$(BIN)/python benchmarks/find_many.py
 	$(BIN)/python benchmarks/sync_many.py
+	$(BIN)/python benchmarks/mcp_latency.py
 
 bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/startup.py --quick
@@ -43,6 +44,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python benchmarks/track_decision.py --quick
 	$(BIN)/python benchmarks/find_many.py --quick
 	$(BIN)/python benchmarks/sync_many.py --quick
+	$(BIN)/python benchmarks/mcp_latency.py --quick
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis benchmarks/.work

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import REPO_ROOT
 
-HEAVY = ("anthropic", "deepdiff", "jsonschema")
+HEAVY = ("anthropic", "deepdiff", "jsonschema", "mcp")  # mcp: the SDK, ~1.7 s; `ksi mcp` only
 
 PROBE = """\
 import atexit, json, sys
@@ -66,6 +66,7 @@ def registry(registry_dir: Path) -> Path:
         ["pattern", "show", "tournament_basic"],
         ["pattern", "show", "adaptive_tournament_v2", "--resolved", "--json"],
         ["registry", "info"],
+        ["mcp", "--help"],
     ],
     ids=" ".join,
 )
@@ -128,6 +129,8 @@ main()
         (["--help"], "ksi_patterns.cli.pattern_read", "ksi_patterns.cli.app"),
         (["pattern", "list"], "ksi_patterns.cli.sync_cmd", "ksi_patterns.cli.pattern_read"),
         (["registry", "info"], "ksi_patterns.cli.orchestrate_cmd", "ksi_patterns.cli.sync_cmd"),
+        (["pattern", "list"], "ksi_patterns.cli.mcp_cmd", "ksi_patterns.cli.pattern_read"),
+        (["mcp", "--help"], "ksi_patterns.cli.pattern_read", "ksi_patterns.cli.mcp_cmd"),
     ],
     ids=lambda value: " ".join(value) if isinstance(value, list) else value,
 )

@@ -35,11 +35,17 @@ event_app = typer.Typer(
 )
 schema_app = typer.Typer(help="The JSON Schemas ksi validates with.", no_args_is_help=True)
 remote_app = typer.Typer(help="Remotes the registry is shared through.", no_args_is_help=True)
+# One command, made a group so that `ksi --help` lists it while its options are built only when
+# it runs (see _mcp_command).
+mcp_app = typer.Typer(
+    help="Serve the registry over MCP, for agent hosts (Claude Code, ...).", subcommand_metavar=""
+)
 app.add_typer(registry_app, name="registry")
 app.add_typer(pattern_app, name="pattern")
 app.add_typer(orchestrate_app, name="orchestrate")
 app.add_typer(event_app, name="event")
 app.add_typer(schema_app, name="schema")
+app.add_typer(mcp_app, name="mcp")
 registry_app.add_typer(remote_app, name="remote")
 
 
@@ -113,6 +119,15 @@ def _schema_commands() -> None:
     schema_app.command("export")(schema_cmd.export)
 
 
+def _mcp_command() -> None:
+    import inspect
+
+    from ksi_patterns.cli import mcp_cmd
+
+    about = inspect.getdoc(mcp_cmd.mcp)  # a callback's help is not cleaned as a command's is
+    mcp_app.callback(invoke_without_command=True, help=about)(mcp_cmd.mcp)
+
+
 def _merge_driver_command() -> None:
     from ksi_patterns.cli import merge_cmd
 
@@ -125,6 +140,7 @@ _GROUPS: dict[str, Callable[[], None]] = {
     "orchestrate": _orchestrate_commands,
     "event": _event_commands,
     "schema": _schema_commands,
+    "mcp": _mcp_command,
     "merge-driver": _merge_driver_command,
 }
 _registered: set[str] = set()

@@ -30,8 +30,12 @@ MAX_CHANGES = 200  # changes a composition:diff result lists (the rest are count
 
 
 def _caller(bus: EventBus, data: Mapping[str, Any], *keys: str) -> Caller:
+    """The event's emitter as the operation's caller: who acts, when the data names nobody, is
+    the agent the bus was opened for (an MCP client emitting through `emit_event`)."""
     agent = get_text(data, *keys, required=False) if keys else None
-    return Caller(source=bus.source or "events", agent=agent, bus=bus)
+    known = bus.context.get("agent")
+    fallback = known if isinstance(known, str) else None
+    return Caller(source=bus.source or "events", agent=agent or fallback, bus=bus)
 
 
 def fork(registry: Registry, data: Mapping[str, Any], bus: EventBus) -> dict[str, Any]:

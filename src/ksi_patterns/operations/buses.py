@@ -35,17 +35,19 @@ def open_bus(
     metrics: Mapping[str, Any] | None = None,
     plugins: bool = True,
     warn: Callable[[str], None] | None = None,
+    agent: str | None = None,
 ) -> EventBus:
     """A bus logging to the registry's event log, with the composition handlers and (unless
     `plugins` is false) the plugins; plugins that fail to load are reported to `warn`. Without a
-    registry the bus logs nothing and its composition handlers refuse to run (for listing)."""
+    registry the bus logs nothing and its composition handlers refuse to run (for listing).
+    `agent` is who acts when an event's data names nobody (an MCP client's name)."""
     from ksi_patterns.events.bus import EventBus
 
     bus = EventBus(
         log_path=event_log_path(registry) if registry is not None else None,
         metrics=metrics,
         source=source,
-        context={"registry": registry} if registry is not None else None,
+        context={"registry": registry, "agent": agent} if registry is not None else None,
     )
     for report in _load_handlers(bus, plugins=plugins):
         if not report.ok and warn is not None:

@@ -62,7 +62,12 @@ def emit(
     check_value_depth(data, "data")
     check_value_depth(metrics, "metrics")
     bus = open_bus(
-        registry, source=caller.source, metrics=metrics, plugins=plugins, warn=caller.warn
+        registry,
+        source=caller.source,
+        metrics=metrics,
+        plugins=plugins,
+        warn=caller.warn,
+        agent=caller.agent,
     )
     settled: list[Emission] = []
     bus.observe(settled.append)

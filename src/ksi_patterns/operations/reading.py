@@ -1,4 +1,5 @@
-"""Reading one document: `show` (as written, or with `extends` resolved) and `history`."""
+"""Reading one document: `show` (as written, or with `extends` resolved), the logs beside a
+pattern (`read_log`) and `history`."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from typing import Any
 
 from ksi_patterns.documents.files import read_regular
 from ksi_patterns.documents.loading import decode, load_plain, load_roundtrip, locate
-from ksi_patterns.errors import InputError, Position
+from ksi_patterns.documents.model import DECISIONS_SUFFIX, PATTERNS_DIR
+from ksi_patterns.errors import InputError, NotFoundError, Position, UsageError
 from ksi_patterns.git.history import CommitInfo
 from ksi_patterns.registry.references import locate as locate_reference
 from ksi_patterns.registry.registry import Registry
 
 Opener = Callable[[Path | None], Registry]  # the registry for a file near this path, or anywhere
 Lookup = Callable[[str], Any]
+
+# The append-only logs a pattern NAME may have beside it: orchestrations/NAME<suffix>.yaml.
+LOGS = {"decisions": DECISIONS_SUFFIX, "runs": "_runs"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,30 @@ def show(
         name = _resolvable_name(source, text, data)
         data = resolve(name, lambda wanted: data if wanted == name else lookup(wanted))
     return Shown(source, text, data, resolved)
+
+
+def log_path(pattern: str, log: str) -> str:
+    """Where PATTERN's log (`decisions` or `runs`) is, in the registry."""
+    return f"{PATTERNS_DIR}/{pattern}{_log_suffix(log)}.yaml"
+
+
+def _log_suffix(log: str) -> str:
+    if log not in LOGS:
+        raise UsageError(f"unknown {{field}} {log!r}: use {' or '.join(LOGS)}", field="log")
+    return LOGS[log]
+
+
+def read_log(registry: Registry, reference: str, log: str) -> Shown:
+    """The log (`decisions` or `runs`) of the pattern `reference` names, as written: read from
+    the commit the pattern is read from (a fork not merged yet: its branch)."""
+    _log_suffix(log)  # checked before anything is read
+    found = locate_reference(registry, reference)
+    path = log_path(found.name, log)
+    if not registry.store.exists(path, found.commit_id):
+        raise NotFoundError(f"{found.name} has no {log} log at {found.at or found.rev}")
+    source = f"{path}@{found.at}" if found.at else path
+    text = decode(registry.read(path, found.commit_id), source)
+    return Shown(source, text, load_plain(text, source), resolved=False)
 
 
 def _resolvable_name(source: str, text: str, data: Any) -> str:

@@ -12,6 +12,7 @@ from ksi_patterns.registry.registry import Registry
 if TYPE_CHECKING:
     from ksi_patterns.events.bus import EventBus
     from ksi_patterns.orchestrator.options import SessionOptions
+    from ksi_patterns.orchestrator.pattern import SessionPattern
     from ksi_patterns.orchestrator.session import Session
     from ksi_patterns.orchestrator.summary import Summary
     from ksi_patterns.orchestrator.transcripts import SessionInfo
@@ -41,6 +42,22 @@ def orchestrate(
     """Run an orchestrator session to its end: the model (or the simulator) carries out the
     pattern's strategy through events; the transcript is kept, the summary returned."""
     return start_session(registry, options, observers=observers).run()
+
+
+def system_prompt(
+    registry: Registry,
+    pattern: str,
+    task: str,
+    *,
+    profile: str | None = None,
+    metrics: Mapping[str, Any] | None = None,
+) -> SessionPattern:
+    """What `orchestrate` would start with: the pattern, resolved, and the orchestrator's system
+    prompt (the profile, else the registry's default one; the pattern; the task), for a host
+    that is the orchestrator itself (`ksi mcp`'s `orchestrate` prompt)."""
+    from ksi_patterns.orchestrator.pattern import chosen_profile, load_pattern
+
+    return load_pattern(registry, pattern, chosen_profile(registry, profile), task, metrics or {})
 
 
 def sessions(registry: Registry) -> list[SessionInfo]:

@@ -23,8 +23,8 @@ from ksi_patterns.errors import KsiError, UsageError
 from ksi_patterns.orchestrator import prompts
 from ksi_patterns.orchestrator.agent import Agent
 from ksi_patterns.orchestrator.backends import make_backend
-from ksi_patterns.orchestrator.options import DEFAULT_MODEL, DEFAULT_PROFILE, SessionOptions
-from ksi_patterns.orchestrator.pattern import load_pattern
+from ksi_patterns.orchestrator.options import DEFAULT_MODEL, SessionOptions
+from ksi_patterns.orchestrator.pattern import chosen_profile, load_pattern, registry_defaults
 from ksi_patterns.orchestrator.protocols import BackendFactory, SessionError
 from ksi_patterns.orchestrator.spawning import (
     SPAWN_EVENT,
@@ -69,12 +69,9 @@ class Session:
         self.limits = options.limits
         self.pattern = check_name(options.pattern)
         self.metrics = dict(options.metrics)
-        config = _config(registry)
-        self.profile = check_name(
-            options.profile or config.get("orchestrator_profile") or DEFAULT_PROFILE, "profile"
-        )
+        self.profile = chosen_profile(registry, options.profile)
         self.model = (
-            options.model or config.get("model") or DEFAULT_MODEL
+            options.model or registry_defaults(registry).get("model") or DEFAULT_MODEL
             if options.backend != "simulate"
             else options.model
         )
@@ -153,8 +150,6 @@ class Session:
     # -- the run ---------------------------------------------------------------------------
 
     def run(self) -> Summary:
-        if not self.options.task.strip():
-            raise UsageError("{field} is empty: say what the session should do", field="task")
         loaded = load_pattern(
             self.registry, self.pattern, self.profile, self.options.task, self.metrics
         )
@@ -372,11 +367,3 @@ class Session:
         )  # fmt: skip
         self.agents.append(sub_agent_entry(agent))
         return spawn_result(agent)
-
-
-def _config(registry: Registry) -> dict[str, Any]:
-    try:
-        defaults = registry.config().get("defaults")
-    except KsiError:
-        return {}
-    return defaults if isinstance(defaults, dict) else {}
